@@ -6,6 +6,7 @@
 // camelCase field names exactly as in shared/RESOURCES.md, times as RFC 3339 strings.
 // YAML is decoded by converting each document to JSON (plain scalars typed by their look,
 // quoted scalars always strings) and decoding that, so both paths share one set of rules.
+// All functions are reentrant (no shared state), so safe to call from any thread.
 
 #include <optional>
 #include <string>
