@@ -1,0 +1,223 @@
+#include "http/http_client.h"
+
+#include <curl/curl.h>
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+
+#include "common/redact.h"
+
+namespace redisfleet::http {
+namespace {
+
+constexpr std::string_view kUnixScheme = "unix://";
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+bool HasLineBreak(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+// Replaces every occurrence of `secret` (when non-empty) in `text`.
+void ScrubInPlace(std::string& text, std::string_view secret) {
+  if (secret.empty()) return;
+  for (std::size_t pos = text.find(secret); pos != std::string::npos;
+       pos = text.find(secret, pos + kRedacted.size())) {
+    text.replace(pos, secret.size(), kRedacted);
+  }
+}
+
+struct CurlDeleter {
+  void operator()(CURL* c) const { curl_easy_cleanup(c); }
+};
+struct SlistDeleter {
+  void operator()(curl_slist* l) const { curl_slist_free_all(l); }
+};
+
+size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
+  static_cast<std::string*>(user)->append(data, size * nmemb);
+  return size * nmemb;
+}
+
+size_t WriteHeader(char* data, size_t size, size_t nmemb, void* user) {
+  auto* headers = static_cast<std::multimap<std::string, std::string>*>(user);
+  std::string_view line(data, size * nmemb);
+  if (line.starts_with("HTTP/")) {
+    headers->clear();  // a new response (after 100 Continue): keep only the final one's headers
+  } else if (std::size_t colon = line.find(':'); colon != std::string_view::npos) {
+    headers->emplace(Lower(Trim(line.substr(0, colon))), std::string(Trim(line.substr(colon + 1))));
+  }
+  return size * nmemb;
+}
+
+}  // namespace
+
+std::string HttpResponse::Header(std::string_view name) const {
+  auto it = headers.find(Lower(name));
+  return it == headers.end() ? std::string() : it->second;
+}
+
+HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options)) {
+  std::string_view base = options_.base_url;
+  while (base.size() > 1 && base.back() == '/' && !base.ends_with("://")) base.remove_suffix(1);
+  if (base.starts_with(kUnixScheme)) {
+    unix_socket_ = std::string(base.substr(kUnixScheme.size()));
+    url_base_ = "http://localhost";
+    display_base_ = std::string(kUnixScheme) + unix_socket_;
+  } else {
+    url_base_ = std::string(base);
+    display_base_ = RedactSecrets(url_base_);
+  }
+}
+
+StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
+  std::string path = request.path_and_query.empty() ? "/" : request.path_and_query;
+  if (path.front() != '/') path.insert(path.begin(), '/');
+  const std::string what = request.method + " " + display_base_ + RedactSecrets(path);
+  auto fail = [&](Status status) {
+    std::string message = RedactSecrets(status.message());
+    if (std::size_t colon = options_.basic_auth.find(':'); colon != std::string::npos) {
+      ScrubInPlace(message, std::string_view(options_.basic_auth).substr(colon + 1));
+    }
+    ScrubInPlace(message, options_.bearer_token);
+    return Status(status.code(), std::move(message));
+  };
+
+  if (url_base_.empty() || (!unix_socket_.empty() && unix_socket_.front() != '/')) {
+    return fail(InvalidArgumentError(what + ": base URL must be http://, https:// or unix:///path"));
+  }
+  if (request.method.empty() || HasLineBreak(request.method) || HasLineBreak(path) ||
+      path.find(' ') != std::string::npos) {
+    return fail(InvalidArgumentError(what + ": malformed method or path"));
+  }
+
+  std::unique_ptr<CURL, CurlDeleter> curl(curl_easy_init());
+  if (!curl) return fail(InternalError(what + ": curl_easy_init failed"));
+  CURL* c = curl.get();
+  const std::string url = url_base_ + path;
+  char errbuf[CURL_ERROR_SIZE] = {0};
+  HttpResponse response;
+
+  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
+  curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &WriteBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &WriteHeader);
+  curl_easy_setopt(c, CURLOPT_HEADERDATA, &response.headers);
+  if (!unix_socket_.empty()) curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_socket_.c_str());
+  if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
+  if (!options_.cert_file.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, options_.cert_file.c_str());
+  if (!options_.key_file.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, options_.key_file.c_str());
+  if (options_.insecure_skip_verify) {
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+  }
+  if (!options_.basic_auth.empty()) {
+    curl_easy_setopt(c, CURLOPT_HTTPAUTH, static_cast<long>(CURLAUTH_BASIC));
+    curl_easy_setopt(c, CURLOPT_USERPWD, options_.basic_auth.c_str());
+  }
+
+  const bool sends_body = !request.body.empty() || request.method == "POST" ||
+                          request.method == "PUT" || request.method == "PATCH";
+  if (request.method == "GET") {
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  } else if (request.method == "HEAD") {
+    curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+  } else {
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+  if (sends_body && request.method != "GET" && request.method != "HEAD") {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
+  }
+
+  std::unique_ptr<curl_slist, SlistDeleter> header_list;
+  auto add_header = [&](const std::string& line) {
+    header_list.reset(curl_slist_append(header_list.release(), line.c_str()));
+  };
+  bool has_content_type = false;
+  for (const auto& [name, value] : request.headers) {
+    if (name.empty() || HasLineBreak(name) || HasLineBreak(value) ||
+        name.find(':') != std::string::npos) {
+      return fail(InvalidArgumentError(what + ": malformed header " + name));
+    }
+    if (Lower(name) == "content-type") has_content_type = true;
+    add_header(name + ": " + value);
+  }
+  // curl would otherwise label a body as a form post.
+  if (sends_body && !has_content_type) add_header("Content-Type:");
+  add_header("Expect:");
+  if (!options_.bearer_token.empty()) add_header("Authorization: Bearer " + options_.bearer_token);
+  if (!header_list) return fail(InternalError(what + ": out of memory building headers"));
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, header_list.get());
+
+  CURLcode rc = curl_easy_perform(c);
+  if (rc != CURLE_OK) {
+    std::string detail = errbuf[0] != '\0' ? std::string(Trim(errbuf)) : curl_easy_strerror(rc);
+    std::string message = what + ": " + detail;
+    switch (rc) {
+      case CURLE_OPERATION_TIMEDOUT:
+        return fail(DeadlineExceededError(message));
+      case CURLE_URL_MALFORMAT:
+      case CURLE_UNSUPPORTED_PROTOCOL:
+        return fail(InvalidArgumentError(message));
+      case CURLE_SSL_CERTPROBLEM:
+      case CURLE_SSL_CACERT_BADFILE:
+        return fail(FailedPreconditionError(message));
+      default:
+        return fail(UnavailableError(message));
+    }
+  }
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.status);
+  return response;
+}
+
+Status HttpClient::StatusFromHttp(long status, std::string_view message) {
+  if (status >= 100 && status < 400) return Status::Ok();
+  std::string text = "HTTP " + std::to_string(status) + ": " + std::string(message);
+  switch (status) {
+    case 400:
+    case 422:
+      return InvalidArgumentError(std::move(text));
+    case 401:
+      return UnauthenticatedError(std::move(text));
+    case 403:
+      return PermissionDeniedError(std::move(text));
+    case 404:
+    case 410:
+      return NotFoundError(std::move(text));
+    case 408:
+      return DeadlineExceededError(std::move(text));
+    case 409:
+      return ConflictError(std::move(text));
+    case 412:
+      return FailedPreconditionError(std::move(text));
+    case 429:
+      return ResourceExhaustedError(std::move(text));
+    default:
+      break;
+  }
+  if (status >= 500 && status < 600) return UnavailableError(std::move(text));
+  if (status >= 400 && status < 500) return InvalidArgumentError(std::move(text));
+  return InternalError(std::move(text));
+}
+
+}  // namespace redisfleet::http

@@ -1,0 +1,76 @@
+#pragma once
+// A small synchronous HTTP client on libcurl for the APIs redis-fleet talks to (Docker Engine,
+// cloud APIs). One HttpClient per remote; it reaches http://, https:// (optional client
+// certificate) or a unix socket. Credentials never appear in the Status messages it produces.
+
+#include <chrono>
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/status.h"
+
+namespace redisfleet::http {
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string path_and_query = "/";  // appended to HttpClientOptions::base_url
+  std::vector<std::pair<std::string, std::string>> headers{};
+  std::string body{};
+  std::chrono::milliseconds timeout{30000};  // the whole exchange
+};
+
+struct HttpResponse {
+  long status = 0;
+  std::multimap<std::string, std::string> headers{};  // names lower-case
+  std::string body{};
+
+  // The first value of header `name` (any case), or "" when absent.
+  std::string Header(std::string_view name) const;
+};
+
+struct HttpClientOptions {
+  // "http://host:port", "https://host:port" or "unix:///path/to.sock" (requests then go to
+  // http://localhost over the socket). A trailing "/" is ignored.
+  std::string base_url{};
+  std::string ca_file{};    // https: verify the server against this CA bundle
+  std::string cert_file{};  // https: client certificate (PEM)
+  std::string key_file{};   // https: its key (PEM)
+  bool insecure_skip_verify = false;
+  std::string basic_auth{};    // "user:password", sent as HTTP basic auth
+  std::string bearer_token{};  // sent as "Authorization: Bearer <token>"
+  std::chrono::milliseconds connect_timeout{5000};
+  std::string user_agent = "redis-fleet/0.1";
+};
+
+// Thread-safe: every Do() uses its own curl handle; the options are immutable. Starts no
+// threads.
+class HttpClient {
+ public:
+  explicit HttpClient(HttpClientOptions options);
+
+  // Sends one request and reads the whole response. Any HTTP status is a response, not an
+  // error (callers map statuses, e.g. with StatusFromHttp). Transport failures are kUnavailable
+  // and a timeout is kDeadlineExceeded, with a message naming the method and the URL
+  // (credentials redacted). InvalidArgument for a request curl cannot build.
+  StatusOr<HttpResponse> Do(const HttpRequest& request) const;
+
+  // The base URL as it may appear in messages: userinfo redacted, unix sockets as unix://.
+  const std::string& display_base() const { return display_base_; }
+
+  // Maps an HTTP status to a Status whose code says what to do next: <400 OK, 400/422
+  // InvalidArgument, 401 Unauthenticated, 403 PermissionDenied, 404/410 NotFound,
+  // 408 DeadlineExceeded, 409 Conflict, 412 FailedPrecondition, 429 ResourceExhausted,
+  // 5xx Unavailable, other 4xx InvalidArgument. The message is "HTTP <status>: <message>".
+  static Status StatusFromHttp(long status, std::string_view message);
+
+ private:
+  HttpClientOptions options_;
+  std::string url_base_;     // what curl is given before the path
+  std::string unix_socket_;  // non-empty for unix:// bases
+  std::string display_base_;
+};
+
+}  // namespace redisfleet::http
