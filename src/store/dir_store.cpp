@@ -1,0 +1,834 @@
+#include "store/dir_store.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <climits>
+#include <cstring>
+#include <exception>
+#include <filesystem>
+#include <set>
+#include <system_error>
+#include <utility>
+
+#include "api/validation.h"
+#include "common/fs.h"
+#include "store/object_util.h"
+
+namespace redisfleet::store {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::string_view kValidCondition = "Valid";
+constexpr std::string_view kSourceField = "source";
+constexpr std::chrono::milliseconds kMaxWriteWait{500};
+constexpr uint32_t kWatchMask = IN_CREATE | IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+                                IN_DELETE | IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
+
+std::string Dump(const nlohmann::json& j, int indent = -1) {
+  return j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+bool EndsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// *.yaml / *.yml, not hidden, not an editor's lock or backup file.
+bool IsDesiredFileName(std::string_view name) {
+  if (name.empty() || name.front() == '.' || name.front() == '#') return false;
+  return EndsWith(name, ".yaml") || EndsWith(name, ".yml");
+}
+
+std::string Describe(api::Kind kind, const api::Key& key) {
+  return std::string(api::EnumName(kind)) + " " + key.ToString();
+}
+
+std::string ObjectsDir(const std::string& state_dir, api::Kind kind) {
+  return state_dir + "/objects/" + std::string(api::KindPlural(kind));
+}
+
+std::string ProblemsPath(const std::string& state_dir) { return state_dir + "/problems.json"; }
+
+// A record: the whole object as api::ToJson writes it, plus the file it came from.
+nlohmann::json EncodeRecord(const api::Object& o, const std::string& source) {
+  nlohmann::json j = api::ToJson(o);
+  if (!source.empty()) j[kSourceField] = source;
+  return j;
+}
+
+struct DecodedRecord {
+  api::Object object;
+  std::string source;
+};
+
+// A record file's content. InvalidArgument (naming `path`) when it can't be decoded.
+StatusOr<DecodedRecord> DecodeRecord(const std::string& text, const std::string& path) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return InvalidArgumentError(path + ": not a JSON object");
+  DecodedRecord out;
+  if (auto it = j.find(kSourceField); it != j.end()) {
+    if (it->is_string()) out.source = it->get<std::string>();
+    j.erase(it);
+  }
+  StatusOr<api::Object> decoded = api::FromJson(j);
+  if (!decoded.ok()) return decoded.status().WithContext(path);
+  out.object = std::move(*decoded);
+  if (api::MetaOf(out.object).uid.empty())
+    return InvalidArgumentError(path + ": metadata.uid is missing");
+  return out;
+}
+
+// The *.json files directly in `dir`, sorted. NotFound/Unavailable when it can't be listed.
+StatusOr<std::vector<std::string>> ListJsonFiles(const std::string& dir) {
+  std::error_code ec;
+  fs::directory_iterator it(dir, ec);
+  if (ec) {
+    if (ec == std::errc::no_such_file_or_directory) return NotFoundError("no directory " + dir);
+    return UnavailableError("cannot list " + dir + ": " + ec.message());
+  }
+  std::vector<std::string> out;
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (!name.empty() && name.front() != '.' && EndsWith(name, ".json") &&
+        it->is_regular_file(ec)) {
+      out.push_back(it->path().string());
+    }
+  }
+  if (ec) return UnavailableError("cannot list " + dir + ": " + ec.message());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+nlohmann::json ProblemToJson(const api::Problem& p) {
+  return nlohmann::json{{"file", p.file},      {"doc", p.doc},     {"kind", p.kind},
+                        {"key", p.key},        {"field", p.field}, {"message", p.message},
+                        {"text", p.ToString()}};
+}
+
+// The kind and key a document with problems was about, when its problems say so.
+std::optional<std::pair<api::Kind, api::Key>> IdentifyDocument(
+    const std::vector<api::Problem>& problems) {
+  for (const auto& p : problems) {
+    std::optional<api::Kind> kind = api::ParseEnum<api::Kind>(p.kind);
+    if (!kind || p.key.empty()) continue;
+    api::Key key = api::Key::Parse(p.key);
+    if (key.name.empty() || key.namespace_.empty()) continue;
+    return std::make_pair(*kind, std::move(key));
+  }
+  return std::nullopt;
+}
+
+std::string JoinProblems(const std::vector<api::Problem>& problems) {
+  std::string out;
+  for (const auto& p : problems) {
+    if (!out.empty()) out += "; ";
+    out += p.ToString();
+  }
+  return out;
+}
+
+}  // namespace
+
+struct DirStore::ScanCounts {
+  std::size_t added = 0;
+  std::size_t modified = 0;
+  std::size_t deleting = 0;
+  std::size_t deleted = 0;
+  std::size_t status_writes = 0;
+  std::size_t record_writes = 0;
+};
+
+DirStore::DirStore(Options options, std::shared_ptr<Clock> clock, std::shared_ptr<Logger> logger,
+                   std::shared_ptr<RandomSource> random)
+    : options_(std::move(options)),
+      clock_(std::move(clock)),
+      logger_(std::move(logger)),
+      random_(std::move(random)) {}
+
+DirStore::~DirStore() { Stop(); }
+
+Status DirStore::Start() {
+  RF_RETURN_IF_ERROR(Open());
+  NotifyAfterScan();
+  return Status::Ok();
+}
+
+Status DirStore::Open() {
+  std::lock_guard<std::mutex> scan_lock(scan_mu_);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (started_) return FailedPreconditionError("DirStore already started");
+  }
+  std::error_code ec;
+  if (!fs::is_directory(options_.dir, ec)) {
+    return NotFoundError("desired-state directory " + options_.dir + " does not exist");
+  }
+  for (api::Kind kind : api::kAllKinds) {
+    RF_RETURN_IF_ERROR(MakeDirs(ObjectsDir(options_.state_dir, kind)));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    RF_RETURN_IF_ERROR(LoadRecords());
+  }
+  // Watch before the first scan so that no change after it is missed.
+  inotify_fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (inotify_fd_ < 0)
+    return UnavailableError(std::string("inotify_init1: ") + std::strerror(errno));
+  int wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd < 0) {
+    int err = errno;
+    ::close(inotify_fd_);
+    inotify_fd_ = -1;
+    return UnavailableError(std::string("eventfd: ") + std::strerror(err));
+  }
+  Status watched = AddInotifyWatch();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    wake_fd_ = wake_fd;
+    started_ = true;
+  }
+  Status scanned = watched.ok() ? ScanLocked() : watched;
+  stop_ = false;
+  if (scanned.ok()) {
+    try {
+      // The watcher thread: runs WatchLoop until Stop() (or the destructor) joins it.
+      watcher_ = std::thread(&DirStore::WatchLoop, this);
+    } catch (const std::system_error& e) {
+      scanned = UnavailableError(std::string("cannot start the directory watcher: ") + e.what());
+    }
+  }
+  if (!scanned.ok()) {
+    std::lock_guard<std::mutex> lock(mu_);
+    started_ = false;
+    ::close(wake_fd_);
+    wake_fd_ = -1;
+    ::close(inotify_fd_);
+    inotify_fd_ = -1;
+    return scanned;
+  }
+  logger_->Info("desired-state store started",
+                {{"dir", options_.dir}, {"state_dir", options_.state_dir}});
+  return Status::Ok();
+}
+
+void DirStore::Stop() {
+  if (!watcher_.joinable()) return;
+  stop_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    uint64_t one = 1;
+    if (::write(wake_fd_, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+      logger_->Error("cannot wake the watcher thread", {{"error", std::strerror(errno)}});
+    }
+  }
+  watcher_.join();
+  std::lock_guard<std::mutex> lock(mu_);
+  ::close(wake_fd_);
+  wake_fd_ = -1;
+  ::close(inotify_fd_);
+  inotify_fd_ = -1;
+  started_ = false;
+}
+
+Status DirStore::AddInotifyWatch() {
+  if (::inotify_add_watch(inotify_fd_, options_.dir.c_str(), kWatchMask) < 0) {
+    return UnavailableError("cannot watch " + options_.dir + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
+void DirStore::RequestRescan() {
+  rescan_requested_ = true;
+  if (wake_fd_ < 0) return;
+  uint64_t one = 1;
+  if (::write(wake_fd_, &one, sizeof(one)) < 0 && errno != EAGAIN) {
+    logger_->Error("cannot wake the watcher thread", {{"error", std::strerror(errno)}});
+  }
+}
+
+void DirStore::WatchLoop() {
+  using Steady = std::chrono::steady_clock;
+  bool pending = false;
+  bool watch_lost = false;
+  // Files modified but not yet closed: a scan waits for them, up to kMaxWriteWait, so that a
+  // file truncated and rewritten in place is not seen half-written.
+  std::set<std::string> writing;
+  Steady::time_point last_change{};
+  Steady::time_point next_resync = Steady::now() + options_.resync;
+  alignas(struct inotify_event) char buf[16384];
+  while (!stop_) {
+    auto quiet = [&] {
+      return writing.empty() ? options_.debounce : options_.debounce + kMaxWriteWait;
+    };
+    Steady::time_point deadline =
+        pending ? std::min(last_change + quiet(), next_resync) : next_resync;
+    auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - Steady::now()).count();
+    int timeout_ms = static_cast<int>(std::clamp<decltype(wait)>(wait, 0, INT_MAX));
+    pollfd fds[2] = {{wake_fd_, POLLIN, 0}, {inotify_fd_, POLLIN, 0}};
+    int n = ::poll(fds, 2, timeout_ms);
+    if (n < 0 && errno != EINTR) {
+      logger_->Error("poll failed in the directory watcher", {{"error", std::strerror(errno)}});
+    }
+    bool scan_now = false;
+    if (n > 0 && (fds[0].revents & POLLIN)) {
+      uint64_t value = 0;
+      (void)!::read(wake_fd_, &value, sizeof(value));
+      if (stop_) break;
+      if (rescan_requested_.exchange(false)) scan_now = true;
+    }
+    if (n > 0 && (fds[1].revents & POLLIN)) {
+      ssize_t len;
+      while ((len = ::read(inotify_fd_, buf, sizeof(buf))) > 0) {
+        for (char* p = buf; p < buf + len;) {
+          auto* ev = reinterpret_cast<struct inotify_event*>(p);
+          p += sizeof(struct inotify_event) + ev->len;
+          if (ev->mask & (IN_IGNORED | IN_DELETE_SELF | IN_MOVE_SELF)) watch_lost = true;
+          std::string_view name = ev->len > 0 ? std::string_view(ev->name) : std::string_view();
+          bool relevant = ev->len == 0 || (ev->mask & IN_Q_OVERFLOW) || IsDesiredFileName(name);
+          if (relevant && !name.empty()) {
+            if (ev->mask & IN_MODIFY) {
+              writing.emplace(name);
+            } else if (ev->mask & (IN_CLOSE_WRITE | IN_DELETE | IN_MOVED_FROM)) {
+              writing.erase(std::string(name));
+            }
+          }
+          if (relevant) {
+            pending = true;
+            last_change = Steady::now();
+          }
+        }
+      }
+    }
+    Steady::time_point now = Steady::now();
+    if (pending && now >= last_change + quiet()) scan_now = true;
+    if (now >= next_resync) scan_now = true;
+    if (!scan_now) continue;
+    if (watch_lost && AddInotifyWatch().ok()) watch_lost = false;
+    Status s = Rescan();
+    if (!s.ok()) logger_->Warn("desired-state scan failed", {{"error", s.message()}});
+    pending = false;
+    writing.clear();
+    next_resync = Steady::now() + options_.resync;
+  }
+}
+
+Status DirStore::Rescan() {
+  Status scanned;
+  {
+    std::lock_guard<std::mutex> scan_lock(scan_mu_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!started_) return FailedPreconditionError("DirStore not started");
+    }
+    scanned = ScanLocked();
+  }
+  NotifyAfterScan();
+  return scanned;
+}
+
+Status DirStore::LoadRecords() {
+  for (api::Kind kind : api::kAllKinds) {
+    RF_ASSIGN_OR_RETURN(std::vector<std::string> files,
+                        ListJsonFiles(ObjectsDir(options_.state_dir, kind)));
+    for (const std::string& path : files) {
+      StatusOr<std::string> text = ReadFile(path);
+      if (!text.ok()) return text.status();
+      StatusOr<DecodedRecord> decoded = DecodeRecord(*text, path);
+      if (decoded.ok() && api::KindOf(decoded->object) != kind) {
+        decoded = InvalidArgumentError(path + ": holds a " +
+                                       std::string(api::EnumName(api::KindOf(decoded->object))));
+      }
+      if (!decoded.ok()) {
+        // Set aside rather than lose it; the object is recreated from the YAML if it is there.
+        std::error_code ec;
+        fs::rename(path, path + ".corrupt", ec);
+        logger_->Warn("state record unreadable, set aside as .corrupt",
+                      {{"file", path}, {"error", decoded.status().message()}});
+        continue;
+      }
+      Record record;
+      record.object = std::move(decoded->object);
+      record.source = std::move(decoded->source);
+      record.spec_fingerprint = SpecFingerprint(record.object);
+      const std::string& rv = api::MetaOf(record.object).resource_version;
+      if (std::from_chars(rv.data(), rv.data() + rv.size(), record.version).ec != std::errc()) {
+        record.version = 1;
+        api::MetaOf(record.object).resource_version = "1";
+      }
+      api::Key key = api::MetaOf(record.object).key();
+      if (RecordPath(kind, key) != path) {
+        logger_->Warn("state record has an unexpected file name", {{"file", path}});
+      }
+      records_[KindIndex(kind)].insert_or_assign(std::move(key), std::move(record));
+    }
+  }
+  return Status::Ok();
+}
+
+Status DirStore::ScanLocked() {
+  // 1. The file names, sorted.
+  std::vector<std::string> names;
+  {
+    std::error_code ec;
+    fs::directory_iterator it(options_.dir, ec);
+    for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      std::error_code type_ec;
+      if (IsDesiredFileName(name) && it->is_regular_file(type_ec)) names.push_back(std::move(name));
+    }
+    if (ec) {
+      Status s = UnavailableError("cannot list " + options_.dir + ": " + ec.message());
+      PublishProblems({api::Problem{options_.dir, 0, "", "", "", s.message()}});
+      return s;
+    }
+    std::sort(names.begin(), names.end());
+  }
+
+  // 2. Parse what changed; reuse the rest.
+  std::map<std::string, ParsedFile> cache;
+  std::vector<api::Problem> problems;
+  std::set<std::string> uncertain;  // files whose objects can't be known: keep theirs as they are
+  std::array<std::map<api::Key, std::string>, api::kAllKinds.size()> invalid;
+  for (const std::string& name : names) {
+    const std::string path = options_.dir + "/" + name;
+    StatusOr<std::string> content = ReadFile(path);
+    if (!content.ok()) {
+      if (content.status().code() == StatusCode::kNotFound) continue;  // removed meanwhile
+      problems.push_back(api::Problem{path, 0, "", "", "", content.status().message()});
+      uncertain.insert(name);
+      continue;
+    }
+    ParsedFile parsed;
+    if (auto old = file_cache_.find(name);
+        old != file_cache_.end() && old->second.content == *content) {
+      parsed = std::move(old->second);
+    } else {
+      parsed.content = std::move(*content);
+      std::vector<api::ParsedDocument> docs;
+      try {
+        docs = api::ParseYaml(parsed.content, path);
+      } catch (const std::exception& e) {
+        docs.clear();
+        api::ParsedDocument failed;
+        failed.problems.push_back(api::Problem{path, 0, "", "", "", e.what()});
+        docs.push_back(std::move(failed));
+      }
+      parsed.docs.reserve(docs.size());
+      for (auto& d : docs) {
+        ParsedDoc doc;
+        doc.problems = std::move(d.problems);
+        if (doc.problems.empty() && d.object) {
+          ResetStatus(*d.object);
+          doc.spec_fingerprint = SpecFingerprint(*d.object);
+          doc.object = std::move(d.object);
+        }
+        parsed.docs.push_back(std::move(doc));
+      }
+    }
+    for (const ParsedDoc& doc : parsed.docs) {
+      if (doc.problems.empty()) continue;
+      problems.insert(problems.end(), doc.problems.begin(), doc.problems.end());
+      auto id = IdentifyDocument(doc.problems);
+      if (!id) {
+        uncertain.insert(name);
+        continue;
+      }
+      invalid[KindIndex(id->first)].emplace(id->second, JoinProblems(doc.problems));
+    }
+    cache.emplace(name, std::move(parsed));
+  }
+
+  // 3. Rules across files; the first of duplicates wins.
+  struct Desired {
+    const api::Object* object;
+    const std::string* spec_fingerprint;
+    const std::string* source;
+  };
+  std::array<std::map<api::Key, Desired>, api::kAllKinds.size()> desired;
+  {
+    std::vector<api::SourcedObject> sourced;
+    for (const auto& [name, parsed] : cache) {
+      for (std::size_t i = 0; i < parsed.docs.size(); ++i) {
+        const ParsedDoc& doc = parsed.docs[i];
+        if (!doc.object) continue;
+        sourced.push_back(
+            api::SourcedObject{options_.dir + "/" + name, static_cast<int>(i) + 1, *doc.object});
+        desired[KindIndex(api::KindOf(*doc.object))].emplace(
+            api::MetaOf(*doc.object).key(), Desired{&*doc.object, &doc.spec_fingerprint, &name});
+      }
+    }
+    std::vector<api::Problem> set_problems = api::ValidateSet(sourced, /*check_references=*/false);
+    problems.insert(problems.end(), set_problems.begin(), set_problems.end());
+  }
+
+  // 4. Diff against the records, persist, queue events.
+  ScanCounts counts;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    const TimePoint now = std::chrono::floor<std::chrono::seconds>(clock_->Now());
+    for (api::Kind kind : api::kAllKinds) {
+      auto& records = records_[KindIndex(kind)];
+      const auto& want = desired[KindIndex(kind)];
+      const auto& bad = invalid[KindIndex(kind)];
+      for (auto it = records.begin(); it != records.end();) {
+        const api::Key& key = it->first;
+        Record& record = it->second;
+        api::ObjectMeta& meta = api::MetaOf(record.object);
+        bool write = record.dirty;
+        bool emit = false;
+        if (auto d = want.find(key); d != want.end()) {
+          const api::ObjectMeta& new_meta = api::MetaOf(*d->second.object);
+          if (*d->second.spec_fingerprint != record.spec_fingerprint) {
+            CopySpec(*d->second.object, record.object);
+            record.spec_fingerprint = *d->second.spec_fingerprint;
+            ++meta.generation;
+            emit = true;
+          }
+          if (new_meta.labels != meta.labels || new_meta.annotations != meta.annotations) {
+            meta.labels = new_meta.labels;
+            meta.annotations = new_meta.annotations;
+            emit = true;
+          }
+          if (record.source != *d->second.source) {
+            record.source = *d->second.source;
+            write = true;
+          }
+          if (SetValid(record, true, "")) {
+            write = true;
+            ++counts.status_writes;
+          }
+          if (emit) ++counts.modified;
+        } else if (auto b = bad.find(key); b != bad.end()) {
+          if (SetValid(record, false, b->second)) {
+            write = true;
+            ++counts.status_writes;
+          }
+        } else if (uncertain.count(record.source) == 0) {
+          if (meta.finalizers.empty()) {
+            RemoveRecordFile(kind, key);
+            events_.Enqueue(EventType::kDeleted, kind, key);
+            logger_->Debug("object deleted",
+                           {{"kind", api::EnumName(kind)}, {"key", key.ToString()}});
+            ++counts.deleted;
+            it = records.erase(it);
+            continue;
+          }
+          if (!meta.deleting()) {
+            meta.deletion_timestamp = now;
+            emit = true;
+            ++counts.deleting;
+          }
+        }
+        if (emit || write) {
+          meta.resource_version = std::to_string(++record.version);
+          PersistOrMarkDirty(kind, record);
+          ++counts.record_writes;
+        }
+        if (emit) events_.Enqueue(EventType::kModified, kind, key);
+        ++it;
+      }
+      for (const auto& [key, d] : want) {
+        if (records.count(key) != 0) continue;
+        Record record;
+        record.object = *d.object;
+        record.spec_fingerprint = *d.spec_fingerprint;
+        record.source = *d.source;
+        record.version = 1;
+        api::ObjectMeta& meta = api::MetaOf(record.object);
+        meta.uid = NewUid();
+        meta.generation = 1;
+        meta.resource_version = "1";
+        meta.finalizers.clear();
+        meta.creation_timestamp = now;
+        meta.deletion_timestamp.reset();
+        PersistOrMarkDirty(kind, record);
+        ++counts.record_writes;
+        records.emplace(key, std::move(record));
+        events_.Enqueue(EventType::kAdded, kind, key);
+        ++counts.added;
+      }
+    }
+  }
+  file_cache_ = std::move(cache);
+
+  if (counts.added + counts.modified + counts.deleting + counts.deleted + counts.status_writes >
+      0) {
+    logger_->Info("desired state changed", {{"added", counts.added},
+                                            {"modified", counts.modified},
+                                            {"deleting", counts.deleting},
+                                            {"deleted", counts.deleted},
+                                            {"validity_changes", counts.status_writes},
+                                            {"problems", problems.size()}});
+  }
+  PublishProblems(std::move(problems));
+  return Status::Ok();
+}
+
+void DirStore::PublishProblems(std::vector<api::Problem> problems) {
+  std::vector<std::string> texts;
+  texts.reserve(problems.size());
+  for (const auto& p : problems) texts.push_back(p.ToString());
+  std::vector<std::string> sorted = texts;
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  for (const std::string& text : sorted) {
+    if (!std::binary_search(logged_problems_.begin(), logged_problems_.end(), text)) {
+      logger_->Warn("desired-state problem", {{"problem", text}});
+    }
+  }
+  for (const std::string& text : logged_problems_) {
+    if (!std::binary_search(sorted.begin(), sorted.end(), text)) {
+      logger_->Info("desired-state problem resolved", {{"problem", text}});
+    }
+  }
+  logged_problems_ = std::move(sorted);
+
+  nlohmann::json j = nlohmann::json::array();
+  for (const auto& p : problems) j.push_back(ProblemToJson(p));
+  Status written = WriteFileAtomic(ProblemsPath(options_.state_dir), Dump(j, 2) + "\n");
+  if (!written.ok()) logger_->Error("cannot write problems.json", {{"error", written.message()}});
+
+  std::lock_guard<std::mutex> lock(mu_);
+  problems_ = std::move(problems);
+}
+
+void DirStore::NotifyAfterScan() {
+  std::function<void(std::size_t)> callback;
+  std::size_t count = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    callback = problems_callback_;
+    count = problems_.size();
+  }
+  if (callback) callback(count);
+  events_.Deliver();
+}
+
+std::string DirStore::RecordPath(api::Kind kind, const api::Key& key) const {
+  return ObjectsDir(options_.state_dir, kind) + "/" + key.Dotted() + ".json";
+}
+
+Status DirStore::Persist(api::Kind kind, const Record& record) {
+  const api::Key key = api::MetaOf(record.object).key();
+  return WriteFileAtomic(RecordPath(kind, key),
+                         Dump(EncodeRecord(record.object, record.source), 2) + "\n");
+}
+
+void DirStore::PersistOrMarkDirty(api::Kind kind, Record& record) {
+  Status s = Persist(kind, record);
+  record.dirty = !s.ok();
+  if (!s.ok()) logger_->Error("cannot write state record (will retry)", {{"error", s.message()}});
+}
+
+void DirStore::RemoveRecordFile(api::Kind kind, const api::Key& key) {
+  std::error_code ec;
+  fs::remove(RecordPath(kind, key), ec);
+  if (ec) {
+    logger_->Error("cannot remove state record",
+                   {{"file", RecordPath(kind, key)}, {"error", ec.message()}});
+  }
+}
+
+std::string DirStore::NewUid() {
+  std::string hex = random_->Hex(16);
+  hex[12] = '4';                                                             // version 4
+  hex[16] = "89ab"[std::string_view("0123456789abcdef").find(hex[16]) & 3];  // RFC 4122 variant
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
+bool DirStore::SetValid(Record& record, bool valid, const std::string& message) {
+  auto& conditions = ConditionsOf(record.object);
+  const api::Condition* current = api::FindCondition(conditions, kValidCondition);
+  if (valid && (current == nullptr || current->status == "True")) return false;
+  api::Condition c;
+  c.type = std::string(kValidCondition);
+  c.status = valid ? "True" : "False";
+  c.reason = valid ? "Valid" : "InvalidSpec";
+  c.message = message;
+  c.observed_generation = api::MetaOf(record.object).generation;
+  return api::SetCondition(conditions, std::move(c),
+                           std::chrono::floor<std::chrono::seconds>(clock_->Now()));
+}
+
+std::vector<api::Problem> DirStore::Problems() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return problems_;
+}
+
+void DirStore::SetProblemsCallback(std::function<void(std::size_t count)> callback) {
+  std::lock_guard<std::mutex> lock(mu_);
+  problems_callback_ = std::move(callback);
+}
+
+StatusOr<api::Object> DirStore::Get(api::Kind kind, const api::Key& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto& records = records_[KindIndex(kind)];
+  auto it = records.find(key);
+  if (it == records.end()) return NotFoundError(Describe(kind, key) + " not found");
+  return it->second.object;
+}
+
+StatusOr<std::vector<api::Object>> DirStore::List(api::Kind kind) {
+  std::lock_guard<std::mutex> lock(mu_);
+  const auto& records = records_[KindIndex(kind)];
+  std::vector<api::Object> out;
+  out.reserve(records.size());
+  for (const auto& [key, record] : records) out.push_back(record.object);
+  return out;
+}
+
+Status DirStore::Watch(api::Kind kind, std::function<void(const Event&)> handler) {
+  if (!handler) return InvalidArgumentError("watch handler is empty");
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<api::Key> existing;
+    existing.reserve(records_[KindIndex(kind)].size());
+    for (const auto& [key, record] : records_[KindIndex(kind)]) existing.push_back(key);
+    events_.AddHandler(kind, std::move(handler), existing);
+  }
+  events_.Deliver();
+  return Status::Ok();
+}
+
+Status DirStore::UpdateStatus(const api::Object& o) {
+  const api::Kind kind = api::KindOf(o);
+  const api::ObjectMeta& meta = api::MetaOf(o);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& records = records_[KindIndex(kind)];
+  auto it = records.find(meta.key());
+  if (it == records.end()) return NotFoundError(Describe(kind, meta.key()) + " not found");
+  Record& record = it->second;
+  const api::ObjectMeta& stored = api::MetaOf(record.object);
+  if (meta.resource_version != stored.resource_version ||
+      (!meta.uid.empty() && meta.uid != stored.uid)) {
+    return ConflictError(Describe(kind, meta.key()) + " was modified (resourceVersion " +
+                         stored.resource_version + ", got " + meta.resource_version + ")");
+  }
+  Record updated = record;
+  CopyStatus(o, updated.object);
+  if (const api::Condition* valid =
+          api::FindCondition(ConditionsOf(record.object), kValidCondition)) {
+    auto& conditions = ConditionsOf(updated.object);
+    auto c = std::find_if(conditions.begin(), conditions.end(),
+                          [](const api::Condition& x) { return x.type == kValidCondition; });
+    if (c == conditions.end()) {
+      conditions.push_back(*valid);
+    } else {
+      *c = *valid;
+    }
+  }
+  api::MetaOf(updated.object).resource_version = std::to_string(++updated.version);
+  Status s = Persist(kind, updated);
+  if (!s.ok()) return s.WithContext("status of " + Describe(kind, meta.key()));
+  updated.dirty = false;
+  record = std::move(updated);
+  return Status::Ok();
+}
+
+Status DirStore::SetFinalizers(const api::Object& o, std::vector<std::string> finalizers) {
+  const api::Kind kind = api::KindOf(o);
+  const api::ObjectMeta& meta = api::MetaOf(o);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& records = records_[KindIndex(kind)];
+    auto it = records.find(meta.key());
+    if (it == records.end()) return NotFoundError(Describe(kind, meta.key()) + " not found");
+    Record& record = it->second;
+    const api::ObjectMeta& stored = api::MetaOf(record.object);
+    if (meta.resource_version != stored.resource_version ||
+        (!meta.uid.empty() && meta.uid != stored.uid)) {
+      return ConflictError(Describe(kind, meta.key()) + " was modified (resourceVersion " +
+                           stored.resource_version + ", got " + meta.resource_version + ")");
+    }
+    if (stored.deleting() && finalizers.empty()) {
+      std::error_code ec;
+      fs::remove(RecordPath(kind, meta.key()), ec);
+      if (ec) {
+        return UnavailableError("cannot remove the record of " + Describe(kind, meta.key()) + ": " +
+                                ec.message());
+      }
+      records.erase(it);
+      events_.Enqueue(EventType::kDeleted, kind, meta.key());
+      logger_->Debug("object deleted",
+                     {{"kind", api::EnumName(kind)}, {"key", meta.key().ToString()}});
+      // If the YAML still (or again) has it, the next scan creates it anew.
+      RequestRescan();
+    } else {
+      Record updated = record;
+      api::MetaOf(updated.object).finalizers = std::move(finalizers);
+      api::MetaOf(updated.object).resource_version = std::to_string(++updated.version);
+      Status s = Persist(kind, updated);
+      if (!s.ok()) return s.WithContext("finalizers of " + Describe(kind, meta.key()));
+      updated.dirty = false;
+      record = std::move(updated);
+    }
+  }
+  events_.Deliver();
+  return Status::Ok();
+}
+
+StatusOr<std::vector<api::Object>> DirStore::ReadState(const std::string& state_dir,
+                                                       api::Kind kind) {
+  std::error_code ec;
+  if (!fs::is_directory(state_dir, ec)) return NotFoundError("no state directory " + state_dir);
+  StatusOr<std::vector<std::string>> files = ListJsonFiles(ObjectsDir(state_dir, kind));
+  if (!files.ok()) {
+    if (files.status().code() == StatusCode::kNotFound) return std::vector<api::Object>{};
+    return files.status();
+  }
+  std::vector<api::Object> out;
+  out.reserve(files->size());
+  for (const std::string& path : *files) {
+    StatusOr<std::string> text = ReadFile(path);
+    if (!text.ok()) {
+      if (text.status().code() == StatusCode::kNotFound) continue;  // deleted meanwhile
+      return text.status();
+    }
+    RF_ASSIGN_OR_RETURN(DecodedRecord record, DecodeRecord(*text, path));
+    out.push_back(std::move(record.object));
+  }
+  std::sort(out.begin(), out.end(), [](const api::Object& a, const api::Object& b) {
+    return api::MetaOf(a).key() < api::MetaOf(b).key();
+  });
+  return out;
+}
+
+StatusOr<std::vector<api::Problem>> DirStore::ReadProblems(const std::string& state_dir) {
+  std::error_code ec;
+  if (!fs::is_directory(state_dir, ec)) return NotFoundError("no state directory " + state_dir);
+  StatusOr<std::string> text = ReadFile(ProblemsPath(state_dir));
+  if (!text.ok()) {
+    if (text.status().code() == StatusCode::kNotFound) return std::vector<api::Problem>{};
+    return text.status();
+  }
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_array()) return InvalidArgumentError(ProblemsPath(state_dir) + ": not a JSON array");
+  std::vector<api::Problem> out;
+  for (const auto& p : j) {
+    if (!p.is_object()) return InvalidArgumentError(ProblemsPath(state_dir) + ": not a problem");
+    api::Problem problem;
+    auto str = [&p](const char* k) {
+      auto it = p.find(k);
+      return it != p.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    problem.file = str("file");
+    problem.kind = str("kind");
+    problem.key = str("key");
+    problem.field = str("field");
+    problem.message = str("message");
+    if (auto it = p.find("doc"); it != p.end() && it->is_number_integer())
+      problem.doc = it->get<int>();
+    out.push_back(std::move(problem));
+  }
+  return out;
+}
+
+}  // namespace redisfleet::store

@@ -1,0 +1,156 @@
+#pragma once
+// DirStore: the standalone-mode ObjectStore. Desired state is a directory of YAML files; what
+// the operator remembers (uid, generation, status, finalizers) is a state directory of JSON
+// records, one per object, written atomically.
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/codec.h"
+#include "api/types.h"
+#include "common/clock.h"
+#include "common/logging.h"
+#include "common/random.h"
+#include "common/status.h"
+#include "store/event_dispatcher.h"
+#include "store/object_store.h"
+
+namespace redisfleet::store {
+
+// Desired state: every *.yaml / *.yml file directly in `dir` (no subdirectories, dotfiles or
+// editor temp files), decoded with api::ParseYaml and checked with api::ValidateSet (the first
+// of duplicates in sorted file order wins). Records: <state_dir>/objects/<plural>/<ns>.<name>.json;
+// current problems: <state_dir>/problems.json.
+//
+// Invalid input never touches good objects: an object whose document became invalid keeps its
+// last valid spec and gets the status condition Valid=False (InvalidSpec); a file that can't be
+// parsed keeps every object it held. An object gone from the YAML is deleted (kDeleted), or, with
+// finalizers left, gets a deletionTimestamp (kModified) and stays until SetFinalizers empties
+// them. Events come only from spec/label/annotation changes and deletion; never from status.
+//
+// Threads: Start() starts one watcher thread (inotify on `dir`, a rescan after `debounce` of
+// quiet, a full rescan every `resync`); Stop() and the destructor join it. Events from scans are
+// delivered on that thread, events from SetFinalizers on the caller's; never under the lock.
+// Debounce and resync are paced by the monotonic clock (they pace I/O); timestamps written
+// into objects come from the injected Clock. All methods are thread-safe except that Start and
+// Stop must not race each other, and Stop must not be called from a handler or callback.
+class DirStore final : public ObjectStore {
+ public:
+  struct Options {
+    std::string dir;
+    std::string state_dir;
+    std::chrono::milliseconds debounce{100};
+    std::chrono::milliseconds resync{10'000};
+  };
+
+  DirStore(Options options, std::shared_ptr<Clock> clock, std::shared_ptr<Logger> logger,
+           std::shared_ptr<RandomSource> random);
+  ~DirStore() override;
+  DirStore(const DirStore&) = delete;
+  DirStore& operator=(const DirStore&) = delete;
+
+  // Creates state_dir, loads the records, scans `dir` (so List is complete when it returns) and
+  // starts the watcher thread. NotFound when `dir` is not a directory, Unavailable on I/O
+  // errors, FailedPrecondition when already started.
+  Status Start();
+  // Stops and joins the watcher thread. Idempotent.
+  void Stop();
+  // Scans `dir` now, synchronously (the watcher does this on its own; for tests and SIGHUP).
+  // FailedPrecondition before Start; Unavailable when `dir` can't be listed (nothing changes).
+  Status Rescan();
+
+  // Every current problem of the desired state (parse, validation, duplicates, unreadable files).
+  std::vector<api::Problem> Problems() const;
+  // Called with the number of current problems after every scan, on the scanning thread,
+  // without the store's locks held.
+  void SetProblemsCallback(std::function<void(std::size_t count)> callback);
+
+  StatusOr<api::Object> Get(api::Kind kind, const api::Key& key) override;
+  StatusOr<std::vector<api::Object>> List(api::Kind kind) override;
+  Status Watch(api::Kind kind, std::function<void(const Event&)> handler) override;
+  // Conflict on a stale resourceVersion (or a different uid), NotFound when absent, Unavailable
+  // when the record can't be written (then nothing changed). No event. The store's own
+  // condition "Valid" is kept whatever `o` carries.
+  Status UpdateStatus(const api::Object& o) override;
+  Status SetFinalizers(const api::Object& o, std::vector<std::string> finalizers) override;
+
+  // The records a (possibly running) DirStore persisted for `kind`, sorted by key; for the
+  // `get` command in another process. NotFound when state_dir does not exist; InvalidArgument
+  // naming the file when a record can't be decoded.
+  static StatusOr<std::vector<api::Object>> ReadState(const std::string& state_dir, api::Kind kind);
+  // The problems of the last scan (empty when none were recorded yet). NotFound when state_dir
+  // does not exist.
+  static StatusOr<std::vector<api::Problem>> ReadProblems(const std::string& state_dir);
+
+ private:
+  struct Record {
+    api::Object object;
+    std::string spec_fingerprint;
+    std::string source;    // file name (in `dir`) the object last came from; "" = unknown
+    uint64_t version = 0;  // resourceVersion
+    bool dirty = false;    // newer than its file on disk (a write failed; retried each scan)
+  };
+  struct ParsedDoc {
+    std::optional<api::Object> object;
+    std::string spec_fingerprint;
+    std::vector<api::Problem> problems;
+  };
+  struct ParsedFile {
+    std::string content;
+    std::vector<ParsedDoc> docs;
+  };
+  struct ScanCounts;
+
+  Status Open();        // Start() without the after-scan notifications
+  Status ScanLocked();  // requires scan_mu_
+  // Runs the problems callback and delivers queued events; requires neither lock.
+  void NotifyAfterScan();
+  void PublishProblems(std::vector<api::Problem> problems);  // requires scan_mu_
+  Status LoadRecords();                                      // requires mu_
+  void WatchLoop();
+  Status AddInotifyWatch();
+  void RequestRescan();  // requires mu_
+
+  // Require mu_.
+  std::string RecordPath(api::Kind kind, const api::Key& key) const;
+  Status Persist(api::Kind kind, const Record& record);
+  void PersistOrMarkDirty(api::Kind kind, Record& record);
+  void RemoveRecordFile(api::Kind kind, const api::Key& key);
+  std::string NewUid();
+  bool SetValid(Record& record, bool valid, const std::string& message);
+
+  const Options options_;
+  const std::shared_ptr<Clock> clock_;
+  const std::shared_ptr<Logger> logger_;
+  const std::shared_ptr<RandomSource> random_;
+
+  std::mutex scan_mu_;                            // serialises scans (and Start); taken before mu_
+  std::map<std::string, ParsedFile> file_cache_;  // by file name; guarded by scan_mu_
+  std::vector<std::string> logged_problems_;      // sorted texts; guarded by scan_mu_
+
+  mutable std::mutex mu_;  // guards everything below
+  bool started_ = false;
+  std::array<std::map<api::Key, Record>, api::kAllKinds.size()> records_;
+  std::vector<api::Problem> problems_;
+  std::function<void(std::size_t)> problems_callback_;
+  int wake_fd_ = -1;
+
+  int inotify_fd_ = -1;  // owned by the watcher thread while it runs
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> rescan_requested_{false};
+  std::thread watcher_;
+  EventDispatcher events_;
+};
+
+}  // namespace redisfleet::store

@@ -1,0 +1,29 @@
+#pragma once
+// Helpers the stores share to treat api::Object uniformly (internal to src/store).
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "api/types.h"
+
+namespace redisfleet::store {
+
+// Index of `kind` in per-kind arrays (0..2).
+inline std::size_t KindIndex(api::Kind kind) { return static_cast<std::size_t>(kind); }
+
+// The conditions of the object's status, whatever its kind.
+std::vector<api::Condition>& ConditionsOf(api::Object& o);
+const std::vector<api::Condition>& ConditionsOf(const api::Object& o);
+
+// Sets `to`'s status to `from`'s. Both must hold the same kind (else returns false, no change).
+bool CopyStatus(const api::Object& from, api::Object& to);
+// Sets `to`'s spec to `from`'s. Same kind rule as CopyStatus.
+bool CopySpec(const api::Object& from, api::Object& to);
+// Resets the status to the kind's default.
+void ResetStatus(api::Object& o);
+
+// SpecToJson(o), compact, for change detection.
+std::string SpecFingerprint(const api::Object& o);
+
+}  // namespace redisfleet::store

@@ -1,0 +1,560 @@
+#include "store/dir_store.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "api/types.h"
+#include "common/clock.h"
+#include "common/logging.h"
+#include "common/random.h"
+#include "unit/store/test_util.h"
+
+namespace redisfleet::store {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::Docs;
+using testing::EventRecorder;
+using testing::InstanceYaml;
+using testing::PoolYaml;
+using testing::ReadText;
+using testing::WaitUntil;
+using testing::WriteText;
+
+constexpr auto kRI = api::Kind::kRedisInstance;
+constexpr auto kHP = api::Kind::kHostPool;
+const api::Key kCache{"default", "cache"};
+// For tests that scan only when they call Rescan().
+constexpr std::chrono::milliseconds kNever = std::chrono::hours(1);
+
+class DirStoreTest : public ::testing::Test {
+ protected:
+  DirStoreTest() { fs::create_directories(dir_); }
+
+  std::unique_ptr<DirStore> MakeStore(
+      std::chrono::milliseconds debounce = std::chrono::milliseconds(20),
+      std::chrono::milliseconds resync = std::chrono::seconds(10)) {
+    auto logger = std::make_shared<Logger>(LogFormat::kText, LogLevel::kDebug, clock_,
+                                           [this](const std::string& line) {
+                                             std::lock_guard<std::mutex> lock(log_mu_);
+                                             log_.push_back(line);
+                                           });
+    return std::make_unique<DirStore>(DirStore::Options{dir_, state_, debounce, resync}, clock_,
+                                      logger, random_);
+  }
+
+  std::string Path(const std::string& name) const { return dir_ + "/" + name; }
+  std::string RecordFile(const std::string& plural, const std::string& dotted) const {
+    return state_ + "/objects/" + plural + "/" + dotted + ".json";
+  }
+
+  int LogLinesContaining(const std::string& a, const std::string& b) {
+    std::lock_guard<std::mutex> lock(log_mu_);
+    int n = 0;
+    for (const auto& line : log_)
+      if (line.find(a) != std::string::npos && line.find(b) != std::string::npos) ++n;
+    return n;
+  }
+
+  static const api::RedisInstance& RI(const StatusOr<api::Object>& o) {
+    return std::get<api::RedisInstance>(*o);
+  }
+
+  testing::TempDir tmp_;
+  std::string dir_ = tmp_.path() + "/desired";
+  std::string state_ = tmp_.path() + "/state";
+  std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
+  std::shared_ptr<SeededRandom> random_ = std::make_shared<SeededRandom>(7);
+  std::mutex log_mu_;
+  std::vector<std::string> log_;
+};
+
+TEST_F(DirStoreTest, InitialLoadListsAndPersistsEverything) {
+  WriteText(Path("pools.yaml"), PoolYaml("local"));
+  WriteText(Path("cache.yml"), Docs({InstanceYaml("cache"), InstanceYaml("sessions")}));
+  auto store = MakeStore();
+  ASSERT_TRUE(store->Start().ok());
+
+  auto instances = store->List(kRI);
+  ASSERT_TRUE(instances.ok());
+  ASSERT_EQ(instances->size(), 2u);
+  EXPECT_EQ(api::MetaOf((*instances)[0]).name, "cache");
+  EXPECT_EQ(api::MetaOf((*instances)[1]).name, "sessions");
+  EXPECT_EQ(store->List(kHP)->size(), 1u);
+  EXPECT_TRUE(store->List(api::Kind::kScalingPolicy)->empty());
+
+  auto cache = store->Get(kRI, kCache);
+  ASSERT_TRUE(cache.ok());
+  const auto& meta = RI(cache).metadata;
+  EXPECT_EQ(meta.uid.size(), 36u);
+  EXPECT_EQ(meta.uid[14], '4');
+  EXPECT_EQ(meta.generation, 1);
+  EXPECT_EQ(meta.resource_version, "1");
+  EXPECT_EQ(meta.creation_timestamp, clock_->Now());
+  EXPECT_EQ(RI(cache).spec.host_pool, "local");
+  EXPECT_NE(meta.uid, api::MetaOf((*instances)[1]).uid);
+
+  EXPECT_TRUE(fs::exists(RecordFile("redisinstances", "default.cache")));
+  EXPECT_TRUE(fs::exists(RecordFile("redisinstances", "default.sessions")));
+  EXPECT_TRUE(fs::exists(RecordFile("hostpools", "default.local")));
+  EXPECT_TRUE(store->Problems().empty());
+
+  EventRecorder recorder;
+  ASSERT_TRUE(store->Watch(kRI, recorder.Handler()).ok());
+  EXPECT_EQ(recorder.Count(EventType::kAdded, "default/cache"), 1);
+  EXPECT_EQ(recorder.Count(EventType::kAdded, "default/sessions"), 1);
+  EXPECT_EQ(recorder.events().size(), 2u);
+  EXPECT_EQ(store->Get(kRI, {"default", "nope"}).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(DirStoreTest, IgnoresHiddenTempAndNestedFiles) {
+  struct Case {
+    std::string file;
+    bool loaded;
+  };
+  const std::vector<Case> cases = {
+      {"a.yaml", true},       {"b.yml", true},           {".hidden.yaml", false},
+      {"notes.txt", false},   {"c.yaml~", false},        {"#d.yaml#", false},
+      {".e.yaml.swp", false}, {"f.yaml.tmp.123", false}, {"sub/g.yaml", false},
+  };
+  fs::create_directories(dir_ + "/sub");
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    WriteText(Path(cases[i].file), InstanceYaml("ri-" + std::to_string(i)));
+  }
+  auto store = MakeStore();
+  ASSERT_TRUE(store->Start().ok());
+  for (std::size_t i = 0; i < cases.size(); ++i) {
+    SCOPED_TRACE(cases[i].file);
+    EXPECT_EQ(store->Get(kRI, {"default", "ri-" + std::to_string(i)}).ok(), cases[i].loaded);
+  }
+  EXPECT_TRUE(store->Problems().empty());
+}
+
+TEST_F(DirStoreTest, EditingASpecBumpsGenerationAndEmitsModified) {
+  WriteText(Path("cache.yaml"), InstanceYaml("cache", 64, "a"));
+  auto store = MakeStore();
+  ASSERT_TRUE(store->Start().ok());
+  EventRecorder recorder;
+  ASSERT_TRUE(store->Watch(kRI, recorder.Handler()).ok());
+  recorder.Clear();
+
+  WriteText(Path("cache.yaml"), InstanceYaml("cache", 128, "a"));
+  ASSERT_TRUE(recorder.WaitFor(EventType::kModified, "default/cache"));
+  auto cache = store->Get(kRI, kCache);
+  EXPECT_EQ(RI(cache).metadata.generation, 2);
+  EXPECT_EQ(RI(cache).spec.memory_mib, 128);
+  auto persisted = DirStore::ReadState(state_, kRI);
+  ASSERT_TRUE(persisted.ok());
+  ASSERT_EQ(persisted->size(), 1u);
+  EXPECT_EQ(api::MetaOf(persisted->front()).generation, 2);
+
+  // A label change is an event but not a new generation.
+  recorder.Clear();
+  WriteText(Path("cache.yaml"), InstanceYaml("cache", 128, "b"));
+  ASSERT_TRUE(recorder.WaitFor(EventType::kModified, "default/cache"));
+  cache = store->Get(kRI, kCache);
+  EXPECT_EQ(RI(cache).metadata.generation, 2);
+  EXPECT_EQ(RI(cache).metadata.labels.at("tier"), "b");
+
+  // Rewriting the same content changes nothing.
+  recorder.Clear();
+  const std::string rv = RI(cache).metadata.resource_version;
+  WriteText(Path("cache.yaml"), InstanceYaml("cache", 128, "b"));
+  ASSERT_TRUE(store->Rescan().ok());
+  EXPECT_TRUE(recorder.events().empty());
+  EXPECT_EQ(RI(store->Get(kRI, kCache)).metadata.resource_version, rv);
+}
+
+TEST_F(DirStoreTest, NewFileEmitsAdded) {
+  auto store = MakeStore();
+  ASSERT_TRUE(store->Start().ok());
+  EventRecorder recorder;
+  ASSERT_TRUE(store->Watch(kRI, recorder.Handler()).ok());
+  EXPECT_TRUE(recorder.events().empty());
+
+  WriteText(Path("new.yaml"), InstanceYaml("cache"));
+  ASSERT_TRUE(recorder.WaitFor(EventType::kAdded, "default/cache"));
+  EXPECT_EQ(RI(store->Get(kRI, kCache)).metadata.generation, 1);
+}
+
+TEST_F(DirStoreTest, RemovedFileDeletesAfterFinalizers) {
+  WriteText(Path("a.yaml"), Docs({InstanceYaml("cache"), InstanceYaml("plain")}));
+  auto store = MakeStore();
+  ASSERT_TRUE(store->Start().ok());
+  EventRecorder recorder;
+  ASSERT_TRUE(store->Watch(kRI, recorder.Handler()).ok());
+  ASSERT_TRUE(store->SetFinalizers(*store->Get(kRI, kCache), {std::string(api::kFinalizer)}).ok());
+  recorder.Clear();
+
+  clock_->Advance(std::chrono::seconds(60));
+  fs::remove(Path("a.yaml"));
+  ASSERT_TRUE(recorder.WaitFor(EventType::kModified, "default/cache"));
+  ASSERT_TRUE(recorder.WaitFor(EventType::kDeleted, "default/plain"));
+  auto deleting = store->Get(kRI, kCache);
+  ASSERT_TRUE(deleting.ok());
+  EXPECT_EQ(RI(deleting).metadata.deletion_timestamp, clock_->Now());
+  EXPECT_EQ(store->List(kRI)->size(), 1u);
+  EXPECT_FALSE(fs::exists(RecordFile("redisinstances", "default.plain")));
+  EXPECT_EQ(recorder.Count(EventType::kDeleted, "default/cache"), 0);
+
+  ASSERT_TRUE(store->SetFinalizers(*deleting, {}).ok());
+  EXPECT_EQ(recorder.Count(EventType::kDeleted, "default/cache"), 1);
+  EXPECT_EQ(store->Get(kRI, kCache).status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(fs::exists(RecordFile("redisinstances", "default.cache")));
+}
+
+TEST_F(DirStoreTest, MovingADocumentBetweenFilesIsNotADeletion) {
+  WriteText(Path("a.yaml"), Docs({InstanceYaml("cache"), InstanceYaml("other")}));
+  auto store = MakeStore(kNever, kNever);
+  ASSERT_TRUE(store->Start().ok());
+  EventRecorder recorder;
+  ASSERT_TRUE(store->Watch(kRI, recorder.Handler()).ok());
+  const std::string uid = RI(store->Get(kRI, kCache)).metadata.uid;
+  recorder.Clear();
+
+  WriteText(Path("a.yaml"), InstanceYaml("other"));
+  WriteText(Path("b.yaml"), InstanceYaml("cache"));
+  ASSERT_TRUE(store->Rescan().ok());
+
+  EXPECT_TRUE(recorder.events().empty());
+  auto cache = store->Get(kRI, kCache);
+  ASSERT_TRUE(cache.ok());
+  EXPECT_EQ(RI(cache).metadata.uid, uid);
+  EXPECT_EQ(RI(cache).metadata.generation, 1);
+  EXPECT_FALSE(RI(cache).metadata.deleting());
+  EXPECT_TRUE(store->Problems().empty());
+
+  // It now comes from b.yaml alone: removing b.yaml deletes it.
+  fs::remove(Path("b.yaml"));
+  ASSERT_TRUE(store->Rescan().ok());
+  EXPECT_EQ(recorder.Count(EventType::kDeleted, "default/cache"), 1);
+}
+
+TEST_F(DirStoreTest, RestartKeepsIdentityStatusAndGeneration) {
+  WriteText(Path("a.yaml"), InstanceYaml("cache"));
+  std::string uid;
+  std::string rv;
+  {
+    auto store = MakeStore(kNever, kNever);
+    ASSERT_TRUE(store->Start().ok());
+    auto o = *store->Get(kRI, kCache);
+    uid = api::MetaOf(o).uid;
+    auto& ri = std::get<api::RedisInstance>(o);
+    ri.status.phase = api::Phase::kReady;
+    ri.status.endpoint = {"127.0.0.1", 6380};
+    ri.status.url = "redis://127.0.0.1:6380";
+    ASSERT_TRUE(store->UpdateStatus(o).ok());
+    WriteText(Path("a.yaml"), InstanceYaml("cache", 256));
+    ASSERT_TRUE(store->Rescan().ok());
+    rv = RI(store->Get(kRI, kCache)).metadata.resource_version;
+    store->Stop();
+  }
+  clock_->Advance(std::chrono::hours(1));
+  auto store = MakeStore(kNever, kNever);
+  ASSERT_TRUE(store->Start().ok());
+  auto cache = store->Get(kRI, kCache);
+  ASSERT_TRUE(cache.ok());
+  EXPECT_EQ(RI(cache).metadata.uid, uid);
+  EXPECT_EQ(RI(cache).metadata.generation, 2);
+  EXPECT_EQ(RI(cache).metadata.resource_version, rv);
+  EXPECT_EQ(RI(cache).metadata.creation_timestamp, clock_->Now() - std::chrono::hours(1));
+  EXPECT_EQ(RI(cache).status.phase, api::Phase::kReady);
+  EXPECT_EQ(RI(cache).status.endpoint.port, 6380);
+  EXPECT_EQ(RI(cache).spec.memory_mib, 256);
+}
+
+TEST_F(DirStoreTest, ObjectRemovedWhileDownIsDeletedAtStart) {
+  WriteText(Path("a.yaml"), Docs({InstanceYaml("cache"), InstanceYaml("plain")}));
+  {
+    auto store = MakeStore(kNever, kNever);
+    ASSERT_TRUE(store->Start().ok());
+    ASSERT_TRUE(
+        store->SetFinalizers(*store->Get(kRI, kCache), {std::string(api::kFinalizer)}).ok());
+  }
+  fs::remove(Path("a.yaml"));
+  clock_->Advance(std::chrono::minutes(5));
+
+  auto store = MakeStore(kNever, kNever);
+  ASSERT_TRUE(store->Start().ok());
+  EXPECT_EQ(store->Get(kRI, {"default", "plain"}).status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(fs::exists(RecordFile("redisinstances", "default.plain")));
+  auto cache = store->Get(kRI, kCache);
+  ASSERT_TRUE(cache.ok());
+  EXPECT_EQ(RI(cache).metadata.deletion_timestamp, clock_->Now());
+
+  EventRecorder recorder;
+  ASSERT_TRUE(store->Watch(kRI, recorder.Handler()).ok());
+  ASSERT_TRUE(store->SetFinalizers(*cache, {}).ok());
+  EXPECT_EQ(recorder.Count(EventType::kDeleted, "default/cache"), 1);
+  EXPECT_TRUE(store->List(kRI)->empty());
+  EXPECT_TRUE(DirStore::ReadState(state_, kRI)->empty());
+}
+
+TEST_F(DirStoreTest, InvalidEditKeepsLastValidSpecAndSetsValidFalse) {
+  WriteText(Path("a.yaml"), Docs({InstanceYaml("cache", 64), InstanceYaml("other")}));
+  auto store = MakeStore();
+  ASSERT_TRUE(store->Start().ok());
+  EventRecorder recorder;
+  ASSERT_TRUE(store->Watch(kRI, recorder.Handler()).ok());
+  recorder.Clear();
+
+  WriteText(Path("a.yaml"), Docs({InstanceYaml("cache", 0), InstanceYaml("other")}));
+  ASSERT_TRUE(WaitUntil([&] { return !store->Problems().empty(); }));
+  auto cache = store->Get(kRI, kCache);
+  ASSERT_TRUE(cache.ok());
+  EXPECT_EQ(RI(cache).spec.memory_mib, 64);
+  EXPECT_EQ(RI(cache).metadata.generation, 1);
+  const api::Condition* valid = api::FindCondition(RI(cache).status.conditions, "Valid");
+  ASSERT_NE(valid, nullptr);
+  EXPECT_EQ(valid->status, "False");
+  EXPECT_EQ(valid->reason, "InvalidSpec");
+  EXPECT_NE(valid->message.find("memoryMiB"), std::string::npos) << valid->message;
+  EXPECT_NE(valid->message.find("a.yaml"), std::string::npos) << valid->message;
+  EXPECT_TRUE(store->Get(kRI, {"default", "other"}).ok());
+  auto problems = store->Problems();
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_NE(problems[0].file.find("a.yaml"), std::string::npos);
+  EXPECT_EQ(problems[0].key, "default/cache");
+  EXPECT_TRUE(recorder.events().empty());  // a status-only change
+  // The condition is persisted.
+  auto persisted = DirStore::ReadState(state_, kRI);
+  ASSERT_TRUE(persisted.ok());
+  EXPECT_FALSE(api::IsConditionTrue(
+      std::get<api::RedisInstance>(persisted->front()).status.conditions, "Valid"));
+  ASSERT_NE(api::FindCondition(std::get<api::RedisInstance>(persisted->front()).status.conditions,
+                               "Valid"),
+            nullptr);
+
+  // A status write by a controller can't drop the store's condition.
+  auto o = *cache;
+  std::get<api::RedisInstance>(o).status.conditions.clear();
+  ASSERT_TRUE(store->UpdateStatus(o).ok());
+  EXPECT_NE(api::FindCondition(RI(store->Get(kRI, kCache)).status.conditions, "Valid"), nullptr);
+
+  WriteText(Path("a.yaml"), Docs({InstanceYaml("cache", 96), InstanceYaml("other")}));
+  ASSERT_TRUE(recorder.WaitFor(EventType::kModified, "default/cache"));
+  cache = store->Get(kRI, kCache);
+  EXPECT_EQ(RI(cache).spec.memory_mib, 96);
+  EXPECT_EQ(RI(cache).metadata.generation, 2);
+  valid = api::FindCondition(RI(cache).status.conditions, "Valid");
+  ASSERT_NE(valid, nullptr);
+  EXPECT_EQ(valid->status, "True");
+  EXPECT_EQ(valid->reason, "Valid");
+  EXPECT_TRUE(store->Problems().empty());
+}
+
+TEST_F(DirStoreTest, SyntaxErrorKeepsEveryObjectOfTheFile) {
+  WriteText(Path("a.yaml"), Docs({InstanceYaml("cache"), InstanceYaml("other")}));
+  auto store = MakeStore();
+  ASSERT_TRUE(store->Start().ok());
+  EventRecorder recorder;
+  ASSERT_TRUE(store->Watch(kRI, recorder.Handler()).ok());
+  recorder.Clear();
+
+  WriteText(Path("a.yaml"),
+            "apiVersion: redisfleet.io/v1alpha1\nkind: RedisInstance\nspec: [unclosed\n  a: {\n");
+  ASSERT_TRUE(WaitUntil([&] { return !store->Problems().empty(); }));
+  EXPECT_EQ(store->List(kRI)->size(), 2u);
+  EXPECT_FALSE(RI(store->Get(kRI, kCache)).metadata.deleting());
+  EXPECT_TRUE(recorder.events().empty());
+  EXPECT_NE(store->Problems()[0].file.find("a.yaml"), std::string::npos);
+
+  // Fixing the file (without "other") then deletes "other" as usual.
+  WriteText(Path("a.yaml"), InstanceYaml("cache"));
+  ASSERT_TRUE(recorder.WaitFor(EventType::kDeleted, "default/other"));
+  EXPECT_TRUE(store->Problems().empty());
+  EXPECT_EQ(recorder.Count(EventType::kModified, "default/cache"), 0);
+}
+
+TEST_F(DirStoreTest, FileBrokenWhileDownKeepsItsObjectsAtStart) {
+  WriteText(Path("a.yaml"), Docs({InstanceYaml("cache"), InstanceYaml("other")}));
+  WriteText(Path("b.yaml"), InstanceYaml("plain"));
+  {
+    auto store = MakeStore(kNever, kNever);
+    ASSERT_TRUE(store->Start().ok());
+  }
+  WriteText(Path("a.yaml"), "kind: RedisInstance\nmetadata: {name: [x\n");
+  fs::remove(Path("b.yaml"));
+
+  auto store = MakeStore(kNever, kNever);
+  ASSERT_TRUE(store->Start().ok());
+  auto list = store->List(kRI);
+  ASSERT_EQ(list->size(), 2u);
+  for (const auto& o : *list) {
+    SCOPED_TRACE(api::MetaOf(o).name);
+    EXPECT_FALSE(api::MetaOf(o).deleting());
+  }
+  EXPECT_EQ(store->Get(kRI, {"default", "plain"}).status().code(), StatusCode::kNotFound);
+  ASSERT_FALSE(store->Problems().empty());
+  EXPECT_NE(store->Problems()[0].file.find("a.yaml"), std::string::npos);
+}
+
+TEST_F(DirStoreTest, BadFileNextToGoodOnesIsReportedNotFatal) {
+  WriteText(Path("good.yaml"), Docs({PoolYaml("local"), InstanceYaml("cache")}));
+  WriteText(Path("bad.yaml"), "kind: RedisInstance\nmetadata: {name: [x\n");
+  auto store = MakeStore(kNever, kNever);
+  std::atomic<int> callbacks{0};
+  std::atomic<std::size_t> last_count{0};
+  store->SetProblemsCallback([&](std::size_t n) {
+    ++callbacks;
+    last_count = n;
+  });
+  ASSERT_TRUE(store->Start().ok());
+
+  EXPECT_EQ(store->List(kRI)->size(), 1u);
+  EXPECT_EQ(store->List(kHP)->size(), 1u);
+  auto problems = store->Problems();
+  ASSERT_FALSE(problems.empty());
+  EXPECT_NE(problems[0].file.find("bad.yaml"), std::string::npos);
+  EXPECT_EQ(callbacks.load(), 1);
+  EXPECT_EQ(last_count.load(), problems.size());
+
+  auto from_disk = DirStore::ReadProblems(state_);
+  ASSERT_TRUE(from_disk.ok());
+  ASSERT_EQ(from_disk->size(), problems.size());
+  EXPECT_EQ((*from_disk)[0].ToString(), problems[0].ToString());
+  auto json = nlohmann::json::parse(ReadText(state_ + "/problems.json"));
+  EXPECT_NE(json[0]["text"].get<std::string>().find("bad.yaml"), std::string::npos);
+
+  // Logged once, not on every scan.
+  ASSERT_TRUE(store->Rescan().ok());
+  EXPECT_EQ(callbacks.load(), 2);
+  EXPECT_EQ(LogLinesContaining("desired-state problem", "bad.yaml"), 1);
+
+  fs::remove(Path("bad.yaml"));
+  ASSERT_TRUE(store->Rescan().ok());
+  EXPECT_TRUE(store->Problems().empty());
+  EXPECT_EQ(last_count.load(), 0u);
+  EXPECT_TRUE(DirStore::ReadProblems(state_)->empty());
+}
+
+TEST_F(DirStoreTest, DuplicateKeepsTheFirstInFileOrder) {
+  WriteText(Path("a.yaml"), InstanceYaml("cache", 64));
+  WriteText(Path("b.yaml"), InstanceYaml("cache", 512));
+  auto store = MakeStore(kNever, kNever);
+  ASSERT_TRUE(store->Start().ok());
+  EXPECT_EQ(RI(store->Get(kRI, kCache)).spec.memory_mib, 64);
+  auto problems = store->Problems();
+  ASSERT_FALSE(problems.empty());
+  bool names_b = false;
+  for (const auto& p : problems)
+    names_b = names_b || p.ToString().find("b.yaml") != std::string::npos;
+  EXPECT_TRUE(names_b);
+}
+
+TEST_F(DirStoreTest, UpdateStatusChecksVersionAndPersists) {
+  WriteText(Path("a.yaml"), InstanceYaml("cache"));
+  auto store = MakeStore(kNever, kNever);
+  ASSERT_TRUE(store->Start().ok());
+  EventRecorder recorder;
+  ASSERT_TRUE(store->Watch(kRI, recorder.Handler()).ok());
+  recorder.Clear();
+
+  auto o = *store->Get(kRI, kCache);
+  std::get<api::RedisInstance>(o).status.phase = api::Phase::kProvisioning;
+  ASSERT_TRUE(store->UpdateStatus(o).ok());
+  EXPECT_EQ(RI(store->Get(kRI, kCache)).metadata.resource_version, "2");
+  EXPECT_EQ(store->UpdateStatus(o).code(), StatusCode::kConflict);
+  EXPECT_EQ(store->SetFinalizers(o, {"x"}).code(), StatusCode::kConflict);
+  api::RedisInstance missing;
+  missing.metadata.name = "missing";
+  EXPECT_EQ(store->UpdateStatus(missing).code(), StatusCode::kNotFound);
+  EXPECT_TRUE(recorder.events().empty());
+
+  auto persisted = DirStore::ReadState(state_, kRI);
+  ASSERT_TRUE(persisted.ok());
+  EXPECT_EQ(std::get<api::RedisInstance>(persisted->front()).status.phase,
+            api::Phase::kProvisioning);
+  EXPECT_EQ(api::MetaOf(persisted->front()).resource_version, "2");
+}
+
+TEST_F(DirStoreTest, ReadStateIsSortedByKeyPerKind) {
+  WriteText(Path("a.yaml"), Docs({InstanceYaml("zeta"), PoolYaml("local"), InstanceYaml("alpha"),
+                                  InstanceYaml("mid")}));
+  auto store = MakeStore(kNever, kNever);
+  ASSERT_TRUE(store->Start().ok());
+  auto state = DirStore::ReadState(state_, kRI);
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  ASSERT_EQ(state->size(), 3u);
+  EXPECT_EQ(api::MetaOf((*state)[0]).name, "alpha");
+  EXPECT_EQ(api::MetaOf((*state)[1]).name, "mid");
+  EXPECT_EQ(api::MetaOf((*state)[2]).name, "zeta");
+  EXPECT_EQ(api::MetaOf((*state)[0]).uid, RI(store->Get(kRI, {"default", "alpha"})).metadata.uid);
+  EXPECT_EQ(DirStore::ReadState(state_, kHP)->size(), 1u);
+  EXPECT_EQ(DirStore::ReadState(tmp_.path() + "/nowhere", kRI).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_F(DirStoreTest, ReappearingObjectIsCreatedAnewAfterDeletion) {
+  WriteText(Path("a.yaml"), InstanceYaml("cache"));
+  auto store = MakeStore();
+  ASSERT_TRUE(store->Start().ok());
+  EventRecorder recorder;
+  ASSERT_TRUE(store->Watch(kRI, recorder.Handler()).ok());
+  ASSERT_TRUE(store->SetFinalizers(*store->Get(kRI, kCache), {std::string(api::kFinalizer)}).ok());
+  const std::string uid = RI(store->Get(kRI, kCache)).metadata.uid;
+
+  fs::remove(Path("a.yaml"));
+  ASSERT_TRUE(recorder.WaitFor(EventType::kModified, "default/cache"));
+  WriteText(Path("a.yaml"), InstanceYaml("cache"));
+  ASSERT_TRUE(store->Rescan().ok());
+  auto deleting = store->Get(kRI, kCache);
+  EXPECT_TRUE(RI(deleting).metadata.deleting());  // deletion is not undone
+
+  recorder.Clear();
+  ASSERT_TRUE(store->SetFinalizers(*store->Get(kRI, kCache), {}).ok());
+  EXPECT_EQ(recorder.Count(EventType::kDeleted, "default/cache"), 1);
+  ASSERT_TRUE(recorder.WaitFor(EventType::kAdded, "default/cache"));
+  auto fresh = store->Get(kRI, kCache);
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_NE(RI(fresh).metadata.uid, uid);
+  EXPECT_FALSE(RI(fresh).metadata.deleting());
+}
+
+TEST_F(DirStoreTest, StartFailsWithoutDirectory) {
+  fs::remove_all(dir_);
+  auto store = MakeStore();
+  EXPECT_EQ(store->Start().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store->Rescan().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(DirStoreTest, TenThousandObjectsLoadAndRestart) {
+  constexpr int kFiles = 4;
+  constexpr int kPerFile = 2500;
+  for (int f = 0; f < kFiles; ++f) {
+    std::string text;
+    for (int i = 0; i < kPerFile; ++i)
+      text += "---\n" + InstanceYaml("ri-" + std::to_string(f) + "-" + std::to_string(i));
+    WriteText(Path("part-" + std::to_string(f) + ".yaml"), text);
+  }
+  {
+    auto store = MakeStore(kNever, kNever);
+    ASSERT_TRUE(store->Start().ok());
+    EXPECT_EQ(store->List(kRI)->size(), static_cast<std::size_t>(kFiles * kPerFile));
+    EXPECT_TRUE(store->Problems().empty());
+    ASSERT_TRUE(store->Rescan().ok());
+    EXPECT_EQ(RI(store->Get(kRI, {"default", "ri-3-2499"})).metadata.resource_version, "1");
+  }
+  auto state = DirStore::ReadState(state_, kRI);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(state->size(), static_cast<std::size_t>(kFiles * kPerFile));
+
+  auto store = MakeStore(kNever, kNever);
+  ASSERT_TRUE(store->Start().ok());
+  auto list = store->List(kRI);
+  ASSERT_EQ(list->size(), static_cast<std::size_t>(kFiles * kPerFile));
+  for (const auto& o : *list) {
+    ASSERT_EQ(api::MetaOf(o).generation, 1);
+    ASSERT_EQ(api::MetaOf(o).resource_version, "1");
+  }
+}
+
+}  // namespace
+}  // namespace redisfleet::store
