@@ -21,6 +21,9 @@ inline constexpr std::string_view kGroup = "redisfleet.io";
 inline constexpr std::string_view kVersion = "v1alpha1";
 inline constexpr std::string_view kApiVersion = "redisfleet.io/v1alpha1";
 inline constexpr std::string_view kDefaultNamespace = "default";
+// The pool every installation has without declaring it: this machine, Redis as local
+// processes. A HostPool resource of this name replaces it.
+inline constexpr std::string_view kEmbeddedPoolName = "local";
 // The finalizer the operator puts on objects whose cleanup touches the outside world.
 inline constexpr std::string_view kFinalizer = "redisfleet.io/cleanup";
 

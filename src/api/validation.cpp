@@ -278,7 +278,8 @@ std::vector<Problem> ValidateSet(const std::vector<SourcedObject>& objects, bool
   for (const auto& so : objects) {
     if (const auto* ri = std::get_if<RedisInstance>(&so.object)) {
       const std::string ns = NamespaceOf(ri->metadata);
-      if (!ri->spec.host_pool.empty() && !pools.count({ns, ri->spec.host_pool}))
+      if (!ri->spec.host_pool.empty() && ri->spec.host_pool != kEmbeddedPoolName &&
+          !pools.count({ns, ri->spec.host_pool}))
         add(so, "spec.hostPool",
             fmt::format("names no HostPool in namespace {} (got {})", ns, Shown(ri->spec.host_pool)));
     }

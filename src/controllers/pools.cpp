@@ -20,7 +20,7 @@ void PoolRegistry::Forget(const api::Key& pool) {
 
 api::HostPool EmbeddedLocalPool(const std::string& namespace_) {
   api::HostPool pool;
-  pool.metadata.name = std::string(kEmbeddedPoolName);
+  pool.metadata.name = std::string(api::kEmbeddedPoolName);
   pool.metadata.namespace_ = namespace_;
   pool.metadata.uid = "embedded-local";
   pool.spec.provider = api::HostProviderType::kLocal;
@@ -35,7 +35,7 @@ StatusOr<api::HostPool> ResolvePool(store::ObjectStore& store, const std::string
                                     const std::string& name) {
   auto got = store.Get(api::Kind::kHostPool, api::Key{namespace_, name});
   if (got) return std::get<api::HostPool>(std::move(*got));
-  if (got.error().code() == StatusCode::kNotFound && name == kEmbeddedPoolName) {
+  if (got.error().code() == StatusCode::kNotFound && name == api::kEmbeddedPoolName) {
     return EmbeddedLocalPool(namespace_);
   }
   return got.error();

@@ -45,9 +45,7 @@ class PoolRegistry {
   std::map<api::Key, Entry> entries_;
 };
 
-// The name of the pool every installation has without declaring it: this machine, Redis as
-// local processes. A HostPool resource named "local" replaces it.
-inline constexpr std::string_view kEmbeddedPoolName = "local";
+// The embedded pool api::kEmbeddedPoolName in `namespace_` (see api/types.h).
 api::HostPool EmbeddedLocalPool(const std::string& namespace_);
 
 // The pool `name` in `namespace_` from the store, or the embedded default for "local".

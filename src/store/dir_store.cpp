@@ -423,6 +423,7 @@ Status DirStore::ScanLocked() {
       parsed.docs.reserve(docs.size());
       for (auto& d : docs) {
         ParsedDoc doc;
+        doc.doc = d.doc;
         doc.problems = std::move(d.problems);
         if (doc.problems.empty() && d.object) {
           ResetStatus(*d.object);
@@ -455,11 +456,9 @@ Status DirStore::ScanLocked() {
   {
     std::vector<api::SourcedObject> sourced;
     for (const auto& [name, parsed] : cache) {
-      for (std::size_t i = 0; i < parsed.docs.size(); ++i) {
-        const ParsedDoc& doc = parsed.docs[i];
+      for (const ParsedDoc& doc : parsed.docs) {
         if (!doc.object) continue;
-        sourced.push_back(
-            api::SourcedObject{options_.dir + "/" + name, static_cast<int>(i) + 1, *doc.object});
+        sourced.push_back(api::SourcedObject{options_.dir + "/" + name, doc.doc, *doc.object});
         desired[KindIndex(api::KindOf(*doc.object))].emplace(
             api::MetaOf(*doc.object).key(), Desired{&*doc.object, &doc.spec_fingerprint, &name});
       }

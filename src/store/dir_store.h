@@ -102,6 +102,7 @@ class DirStore final : public ObjectStore {
     bool dirty = false;    // newer than its file on disk (a write failed; retried each scan)
   };
   struct ParsedDoc {
+    int doc = 0;  // 1-based document number in its file, as the codec counts it
     std::optional<api::Object> object;
     std::string spec_fingerprint;
     std::vector<api::Problem> problems;

@@ -128,4 +128,12 @@ TEST(ValidateSetTest, ReferencesAreCheckedOnlyWhenAsked) {
 }
 
 }  // namespace
+TEST(ValidateSetTest, TheEmbeddedLocalPoolAlwaysExists) {
+  std::vector<SourcedObject> set = {{"f.yaml", 1, Instance("team", "cache", "local")},
+                                    {"f.yaml", 2, Instance("team", "other", "missing")}};
+  EXPECT_THAT(Strings(ValidateSet(set, true)),
+              ElementsAre("f.yaml: doc 2: RedisInstance team/other: spec.hostPool: names no HostPool in "
+                          "namespace team (got missing)"));
+}
+
 }  // namespace redisfleet::api
