@@ -1,0 +1,330 @@
+// The real redis-fleet binary in standalone mode against real redis-server processes.
+
+#include <csignal>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "api/types.h"
+#include "redis/client.h"
+#include "redis/info.h"
+#include "store/dir_store.h"
+#include "support/harness.h"
+
+namespace redisfleet {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::Child;
+using testing::RunCommand;
+using testing::TempDir;
+using testing::WaitUntil;
+using testing::WriteText;
+
+std::string InstanceYaml(const std::string& name, int64_t memory_mib, const std::string& extra = "") {
+  return "apiVersion: redisfleet.io/v1alpha1\nkind: RedisInstance\nmetadata:\n  name: " + name +
+         "\nspec:\n  hostPool: local\n  memoryMiB: " + std::to_string(memory_mib) +
+         "\n  maxClients: 20\n" + extra;
+}
+
+// One operator process over <root>/resources and <root>/state.
+class Operator {
+ public:
+  explicit Operator(const TempDir& root)
+      : root_(root.path()), dir_(root / "resources"), state_(root / "state"),
+        health_port_(testing::FreePort()), metrics_port_(testing::FreePort()) {
+    std::filesystem::create_directories(dir_);
+  }
+  ~Operator() { Kill9(); }
+
+  void Start() {
+    child_ = std::make_unique<Child>(
+        std::vector<std::string>{testing::BinaryPath(), "run", "--dir", dir_, "--state-dir", state_,
+                                 "--health-addr", "127.0.0.1:" + std::to_string(health_port_),
+                                 "--metrics-addr", "127.0.0.1:" + std::to_string(metrics_port_),
+                                 "--log-level", "debug"},
+        root_ + "/operator.log");
+    ASSERT_TRUE(WaitUntil([&] { return testing::HttpGet(health_port_, "/readyz").first == 200; }))
+        << Log();
+  }
+  void Kill9() {
+    if (!child_) return;
+    child_->Signal(SIGKILL);
+    child_->Wait(std::chrono::seconds(10));
+    child_.reset();
+  }
+  std::optional<int> Terminate() {
+    child_->Signal(SIGTERM);
+    auto rc = child_->Wait(std::chrono::seconds(20));
+    child_.reset();
+    return rc;
+  }
+  std::string Log() const { return testing::ReadText(root_ + "/operator.log"); }
+
+  std::optional<api::RedisInstance> Instance(const std::string& name) const {
+    auto all = store::DirStore::ReadState(state_, api::Kind::kRedisInstance);
+    if (!all) return std::nullopt;
+    for (const auto& o : *all) {
+      const auto& ri = std::get<api::RedisInstance>(o);
+      if (ri.metadata.name == name) return ri;
+    }
+    return std::nullopt;
+  }
+  bool InPhase(const std::string& name, api::Phase phase) const {
+    auto ri = Instance(name);
+    return ri && ri->status.phase == phase;
+  }
+  std::string Password(const std::string& name) const {
+    return testing::ReadText(state_ + "/secrets/default." + name + "/password");
+  }
+  std::unique_ptr<redis::RedisClient> Connect(const std::string& name) const {
+    auto ri = Instance(name);
+    if (!ri || ri->status.endpoint.port == 0) return nullptr;
+    redis::ConnectOptions opts;
+    opts.host = ri->status.endpoint.host;
+    opts.port = static_cast<int>(ri->status.endpoint.port);
+    opts.password = Password(name);
+    auto c = redis::RedisClient::Connect(opts);
+    return c ? std::move(*c) : nullptr;
+  }
+
+  const std::string& dir() const { return dir_; }
+  const std::string& state() const { return state_; }
+  int metrics_port() const { return metrics_port_; }
+  int health_port() const { return health_port_; }
+
+ private:
+  std::string root_, dir_, state_;
+  int health_port_, metrics_port_;
+  std::unique_ptr<Child> child_;
+};
+
+int64_t ConfigInt(redis::RedisClient& c, const std::string& name) {
+  auto v = c.ConfigGet(name);
+  return v ? std::stoll(*v) : -1;
+}
+
+int64_t ServerPid(redis::RedisClient& c) {
+  auto info = c.Info({"server"});
+  if (!info) return -1;
+  return info->GetInt("process_id").value_or(-1);
+}
+
+class StandaloneTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (HasFailure()) std::cerr << "---- operator log ----\n" << op_.Log() << "\n";
+    op_.Kill9();
+    // Stop every redis-server the test's state dir holds, so none outlives the test.
+    std::error_code ec;
+    for (auto& entry : std::filesystem::directory_iterator(op_.state() + "/redis", ec)) {
+      std::string pid_text = testing::ReadText(entry.path().string() + "/redis.pid");
+      if (!pid_text.empty()) ::kill(std::stoi(pid_text), SIGKILL);
+    }
+  }
+  TempDir root_;
+  Operator op_{root_};
+};
+
+TEST_F(StandaloneTest, ApplyResizeInPlaceAndDelete) {
+  WriteText(op_.dir() + "/cache.yaml", InstanceYaml("cache", 64));
+  op_.Start();
+  ASSERT_TRUE(WaitUntil([&] { return op_.InPhase("cache", api::Phase::kReady); })) << op_.Log();
+
+  auto ri = *op_.Instance("cache");
+  EXPECT_EQ(ri.status.endpoint.host, "127.0.0.1");
+  EXPECT_EQ(ri.status.url, "redis://127.0.0.1:" + std::to_string(ri.status.endpoint.port));
+  EXPECT_GE(op_.Password("cache").size(), 32u);
+  EXPECT_EQ(std::filesystem::status(op_.state() + "/secrets/default.cache/password").permissions() &
+                std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+
+  auto client = op_.Connect("cache");
+  ASSERT_NE(client, nullptr);
+  ASSERT_TRUE(client->Ping().ok());
+  EXPECT_EQ(ConfigInt(*client, "maxmemory"), 64 * 1024 * 1024);
+  EXPECT_EQ(ConfigInt(*client, "maxclients"), 20);
+  const int64_t pid = ServerPid(*client);
+  ASSERT_GT(pid, 0);
+  ASSERT_TRUE(client->Command({"SET", "greeting", "hello"}).has_value());
+
+  // Without the password, nothing.
+  redis::ConnectOptions anon;
+  anon.port = static_cast<int>(ri.status.endpoint.port);
+  auto anon_client = redis::RedisClient::Connect(anon);
+  ASSERT_TRUE(anon_client.has_value());
+  auto denied = (*anon_client)->Command({"GET", "greeting"});
+  ASSERT_TRUE(denied.has_value());
+  EXPECT_EQ(denied->type, redis::Reply::Type::kError);
+
+  // Edit memory: resized in place.
+  WriteText(op_.dir() + "/cache.yaml", InstanceYaml("cache", 128));
+  ASSERT_TRUE(WaitUntil([&] { return ConfigInt(*client, "maxmemory") == 128 * 1024 * 1024; }))
+      << op_.Log();
+  EXPECT_EQ(ServerPid(*client), pid);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto r = op_.Instance("cache");
+    return r && r->status.memory_mib == 128 && r->status.observed_generation == 2;
+  }));
+  EXPECT_EQ(op_.Instance("cache")->status.endpoint.port, ri.status.endpoint.port);
+  auto value = client->Command({"GET", "greeting"});
+  ASSERT_TRUE(value.has_value());
+  EXPECT_EQ(value->str, "hello");
+
+  // Remove the file: the server stops and its data goes.
+  std::filesystem::remove(op_.dir() + "/cache.yaml");
+  ASSERT_TRUE(WaitUntil([&] { return !op_.Instance("cache").has_value(); })) << op_.Log();
+  EXPECT_TRUE(WaitUntil([&] { return !testing::ProcessAlive(static_cast<pid_t>(pid)); }));
+  std::error_code ec;
+  EXPECT_TRUE(std::filesystem::is_empty(op_.state() + "/redis", ec) || ec);
+  EXPECT_FALSE(std::filesystem::exists(op_.state() + "/secrets/default.cache"));
+}
+
+TEST_F(StandaloneTest, TtlExpiryStopsTheServer) {
+  WriteText(op_.dir() + "/temp.yaml", InstanceYaml("temp", 16, "  ttlSeconds: 3\n"));
+  op_.Start();
+  ASSERT_TRUE(WaitUntil([&] { return op_.InPhase("temp", api::Phase::kReady); })) << op_.Log();
+  auto client = op_.Connect("temp");
+  ASSERT_NE(client, nullptr);
+  const int64_t pid = ServerPid(*client);
+  ASSERT_TRUE(op_.Instance("temp")->status.expires_at.has_value());
+
+  ASSERT_TRUE(WaitUntil([&] { return op_.InPhase("temp", api::Phase::kExpired); })) << op_.Log();
+  EXPECT_TRUE(WaitUntil([&] { return !testing::ProcessAlive(static_cast<pid_t>(pid)); }));
+  EXPECT_EQ(op_.Instance("temp")->status.url, "");
+}
+
+TEST_F(StandaloneTest, Kill9AndRestartAdoptsEverythingWithItsData) {
+  WriteText(op_.dir() + "/a.yaml", InstanceYaml("a", 32) + "---\n" + InstanceYaml("b", 32));
+  op_.Start();
+  ASSERT_TRUE(WaitUntil([&] {
+    return op_.InPhase("a", api::Phase::kReady) && op_.InPhase("b", api::Phase::kReady);
+  })) << op_.Log();
+  auto a = op_.Connect("a");
+  ASSERT_NE(a, nullptr);
+  ASSERT_TRUE(a->Command({"CONFIG", "SET", "appendfsync", "always"}).has_value());
+  ASSERT_TRUE(a->Command({"SET", "k", "survives"}).has_value());
+  const int64_t pid_a = ServerPid(*a);
+  const auto port_a = op_.Instance("a")->status.endpoint.port;
+  const std::string password_a = op_.Password("a");
+  auto b = op_.Connect("b");
+  ASSERT_NE(b, nullptr);
+  const int64_t pid_b = ServerPid(*b);
+
+  op_.Kill9();
+  EXPECT_TRUE(testing::ProcessAlive(static_cast<pid_t>(pid_a)));  // servers outlive the operator
+  // While the operator is down, b's server dies too.
+  ::kill(static_cast<pid_t>(pid_b), SIGKILL);
+  ASSERT_TRUE(WaitUntil([&] { return !testing::ProcessAlive(static_cast<pid_t>(pid_b)); }));
+
+  op_.Start();
+  // a is adopted as it is: same process, port and password, data intact.
+  ASSERT_TRUE(WaitUntil([&] {
+    auto c = op_.Connect("b");
+    return c && c->Ping().ok();
+  })) << op_.Log();
+  EXPECT_EQ(op_.Instance("a")->status.endpoint.port, port_a);
+  EXPECT_EQ(op_.Password("a"), password_a);
+  auto a2 = op_.Connect("a");
+  ASSERT_NE(a2, nullptr);
+  EXPECT_EQ(ServerPid(*a2), pid_a);
+  auto v = a2->Command({"GET", "k"});
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(v->str, "survives");
+  // b was started again, once.
+  auto b2 = op_.Connect("b");
+  ASSERT_NE(b2, nullptr);
+  EXPECT_NE(ServerPid(*b2), pid_b);
+  std::size_t dirs = 0;
+  for (auto& e : std::filesystem::directory_iterator(op_.state() + "/redis")) {
+    (void)e;
+    ++dirs;
+  }
+  EXPECT_EQ(dirs, 2u);
+}
+
+TEST_F(StandaloneTest, BadFileNextToGoodOnesIsReportedAndSkipped) {
+  WriteText(op_.dir() + "/good.yaml", InstanceYaml("good", 16));
+  WriteText(op_.dir() + "/bad.yaml", InstanceYaml("bad", 16, "  memoryMB: 3\n"));
+  op_.Start();
+  ASSERT_TRUE(WaitUntil([&] { return op_.InPhase("good", api::Phase::kReady); })) << op_.Log();
+  EXPECT_FALSE(op_.Instance("bad").has_value());
+
+  auto get = RunCommand({testing::BinaryPath(), "get", "redisinstances", "--state-dir", op_.state()});
+  EXPECT_EQ(get.exit_code, 0);
+  EXPECT_THAT(get.out, HasSubstr("good"));
+  EXPECT_THAT(get.out, HasSubstr("Ready"));
+  EXPECT_THAT(get.err, HasSubstr("bad.yaml: doc 1: RedisInstance default/bad: spec.memoryMB"));
+
+  ASSERT_TRUE(WaitUntil([&] {
+    return testing::HttpGet(op_.metrics_port(), "/metrics").second.find("redisfleet_invalid_resources 1") !=
+           std::string::npos;
+  }));
+
+  // Breaking a good resource keeps it running as it was.
+  auto client = op_.Connect("good");
+  ASSERT_NE(client, nullptr);
+  const int64_t pid = ServerPid(*client);
+  WriteText(op_.dir() + "/good.yaml", InstanceYaml("good", -5));
+  ASSERT_TRUE(WaitUntil([&] {
+    auto r = op_.Instance("good");
+    if (!r) return false;
+    const auto* valid = api::FindCondition(r->status.conditions, "Valid");
+    return valid != nullptr && valid->status == "False";
+  })) << op_.Log();
+  EXPECT_TRUE(client->Ping().ok());
+  EXPECT_EQ(ServerPid(*client), pid);
+  EXPECT_EQ(op_.Instance("good")->status.phase, api::Phase::kReady);
+}
+
+TEST_F(StandaloneTest, HealthMetricsAndGracefulShutdown) {
+  WriteText(op_.dir() + "/one.yaml", InstanceYaml("one", 16));
+  op_.Start();
+  ASSERT_TRUE(WaitUntil([&] { return op_.InPhase("one", api::Phase::kReady); })) << op_.Log();
+  EXPECT_EQ(testing::HttpGet(op_.health_port(), "/healthz").first, 200);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto body = testing::HttpGet(op_.metrics_port(), "/metrics").second;
+    return body.find("redisfleet_instances{phase=\"Ready\"} 1") != std::string::npos;
+  })) << testing::HttpGet(op_.metrics_port(), "/metrics").second;
+  auto body = testing::HttpGet(op_.metrics_port(), "/metrics").second;
+  EXPECT_THAT(body, HasSubstr("redisfleet_reconcile_total{controller=\"redisinstance\",result=\"success\"}"));
+  EXPECT_THAT(body, HasSubstr("redisfleet_reconcile_duration_seconds_bucket"));
+  EXPECT_THAT(body, HasSubstr("redisfleet_workqueue_depth"));
+  // No secret anywhere in what the operator printed or exports.
+  const std::string password = op_.Password("one");
+  ASSERT_FALSE(password.empty());
+  EXPECT_EQ(body.find(password), std::string::npos);
+  EXPECT_EQ(op_.Log().find(password), std::string::npos);
+
+  auto rc = op_.Terminate();
+  ASSERT_TRUE(rc.has_value()) << "operator did not exit after SIGTERM";
+  EXPECT_EQ(*rc, 0);
+}
+
+TEST(ValidateCommand, ReportsEveryProblemWithFileDocAndField) {
+  TempDir dir;
+  WriteText(dir / "ok.yaml", InstanceYaml("ok", 16));
+  WriteText(dir / "bad.yaml", InstanceYaml("bad", 0) + "---\n" + InstanceYaml("ok", 16, "  persistence: sometimes\n"));
+  auto ok = RunCommand({testing::BinaryPath(), "validate", "-f", dir / "ok.yaml"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  auto bad = RunCommand({testing::BinaryPath(), "validate", "-f", dir / "ok.yaml", "-f", dir / "bad.yaml"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_THAT(bad.err, HasSubstr(dir / "bad.yaml" + ": doc 1: RedisInstance default/bad: spec.memoryMiB:"));
+  EXPECT_THAT(bad.err, HasSubstr("(got 0)"));
+  EXPECT_THAT(bad.err, HasSubstr(dir / "bad.yaml" + ": doc 2: RedisInstance default/ok: spec.persistence:"));
+  EXPECT_THAT(bad.err, HasSubstr("(got sometimes)"));
+}
+
+TEST(ValidateCommand, ShippedExamplesAreValid) {
+  auto r = RunCommand({testing::BinaryPath(), "validate", "-f",
+                       testing::SourceDir() + "/examples/quickstart/pool.yaml", "-f",
+                       testing::SourceDir() + "/examples/quickstart/instances.yaml"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+}  // namespace
+}  // namespace redisfleet
