@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "common/clock.h"
 #include "common/logging.h"
+#include "common/memory.h"
 #include "common/random.h"
 #include "controllers/hostpool/reconciler.h"
 #include "controllers/info_prober.h"
@@ -92,7 +93,9 @@ int Run(const RunFlags& f) {
   auto metrics = std::make_shared<metrics::Metrics>();
 
   auto store = std::make_shared<store::DirStore>(
-      store::DirStore::Options{f.dir, f.state_dir}, clock, log->With({{"component", "dirstore"}}),
+      store::DirStore::Options{f.dir, f.state_dir, std::chrono::milliseconds(100),
+                               std::chrono::seconds(10), std::chrono::milliseconds(25)},
+      clock, log->With({{"component", "dirstore"}}),
       random);
   store->SetProblemsCallback([metrics](std::size_t n) { metrics->SetInvalidResources(static_cast<int64_t>(n)); });
   auto secrets = std::make_shared<store::FileSecretStore>(f.dir, f.state_dir);
@@ -206,6 +209,7 @@ int Run(const RunFlags& f) {
 
 int main(int argc, char** argv) {
   using namespace redisfleet;
+  LimitMallocArenas();
   runtime::Manager::BlockSignals();  // before any thread exists, so every thread inherits it
 
   CLI::App app{"redis-fleet: hosts Redis and right-sizes it"};

@@ -1,5 +1,6 @@
 #include "common/fs.h"
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -24,10 +25,12 @@ StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 Status MakeDirs(const std::string& path, mode_t mode) {
+  // The common case (it exists) costs one stat; a directory we create gets exactly `mode`.
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::Ok();
   std::error_code ec;
   std::filesystem::create_directories(path, ec);
   if (ec) return UnavailableError("cannot create directory " + path + ": " + ec.message());
-  (void)mode;
   if (::chmod(path.c_str(), mode) != 0 && errno != EPERM) {
     return UnavailableError("cannot chmod " + path + ": " + std::strerror(errno));
   }
@@ -35,14 +38,21 @@ Status MakeDirs(const std::string& path, mode_t mode) {
 }
 
 Status WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode) {
-  std::filesystem::path p(path);
-  if (p.has_parent_path()) {
-    std::error_code ec;
-    std::filesystem::create_directories(p.parent_path(), ec);
-    if (ec) return UnavailableError("cannot create directory for " + path + ": " + ec.message());
-  }
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  // Unique per process and call, so two threads writing the same path never share a temp file.
+  static std::atomic<uint64_t> sequence{0};
+  static const std::string pid = std::to_string(::getpid());
+  std::string tmp = path + ".tmp." + pid + "." + std::to_string(++sequence);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0 && errno == ENOENT) {
+    // The directory is missing: create it and try once more.
+    std::filesystem::path p(path);
+    if (p.has_parent_path()) {
+      std::error_code ec;
+      std::filesystem::create_directories(p.parent_path(), ec);
+      if (ec) return UnavailableError("cannot create directory for " + path + ": " + ec.message());
+    }
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  }
   if (fd < 0) return UnavailableError("cannot write " + tmp + ": " + std::strerror(errno));
   ::fchmod(fd, mode);  // open's mode is masked by umask
   const char* buf = data.data();

@@ -200,6 +200,14 @@ Status DirStore::Open() {
     try {
       // The watcher thread: runs WatchLoop until Stop() (or the destructor) joins it.
       watcher_ = std::thread(&DirStore::WatchLoop, this);
+      if (options_.write_behind.count() > 0) {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          flush_stop_ = false;
+          flusher_running_ = true;
+        }
+        flusher_ = std::thread(&DirStore::FlushLoop, this);
+      }
     } catch (const std::system_error& e) {
       scanned = UnavailableError(std::string("cannot start the directory watcher: ") + e.what());
     }
@@ -219,6 +227,14 @@ Status DirStore::Open() {
 }
 
 void DirStore::Stop() {
+  if (flusher_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      flush_stop_ = true;
+    }
+    flush_cv_.notify_all();
+    flusher_.join();  // it writes everything pending before it returns
+  }
   if (!watcher_.joinable()) return;
   stop_ = true;
   {
@@ -449,7 +465,7 @@ Status DirStore::ScanLocked() {
   // 3. Rules across files; the first of duplicates wins.
   struct Desired {
     const api::Object* object;
-    const std::string* spec_fingerprint;
+    const Fingerprint* spec_fingerprint;
     const std::string* source;
   };
   std::array<std::map<api::Key, Desired>, api::kAllKinds.size()> desired;
@@ -480,7 +496,8 @@ Status DirStore::ScanLocked() {
         const api::Key& key = it->first;
         Record& record = it->second;
         api::ObjectMeta& meta = api::MetaOf(record.object);
-        bool write = record.dirty;
+        const bool retry = record.dirty && pending_.count({kind, key}) == 0;
+        bool write = false;
         bool emit = false;
         if (auto d = want.find(key); d != want.end()) {
           const api::ObjectMeta& new_meta = api::MetaOf(*d->second.object);
@@ -527,7 +544,10 @@ Status DirStore::ScanLocked() {
         }
         if (emit || write) {
           meta.resource_version = std::to_string(++record.version);
-          PersistOrMarkDirty(kind, record);
+          PersistLater(kind, record);
+          ++counts.record_writes;
+        } else if (retry) {
+          PersistLater(kind, record);  // a write that failed before; same version
           ++counts.record_writes;
         }
         if (emit) events_.Enqueue(EventType::kModified, kind, key);
@@ -547,6 +567,7 @@ Status DirStore::ScanLocked() {
         meta.finalizers.clear();
         meta.creation_timestamp = now;
         meta.deletion_timestamp.reset();
+        // New objects are on disk (their uid above all) before anyone hears of them.
         PersistOrMarkDirty(kind, record);
         ++counts.record_writes;
         records.emplace(key, std::move(record));
@@ -624,6 +645,82 @@ void DirStore::PersistOrMarkDirty(api::Kind kind, Record& record) {
   Status s = Persist(kind, record);
   record.dirty = !s.ok();
   if (!s.ok()) logger_->Error("cannot write state record (will retry)", {{"error", s.message()}});
+}
+
+void DirStore::PersistLater(api::Kind kind, Record& record) {
+  if (!flusher_running_) {
+    PersistOrMarkDirty(kind, record);
+    return;
+  }
+  record.dirty = true;
+  if (pending_.emplace(kind, api::MetaOf(record.object).key()).second && pending_.size() == 1) {
+    flush_cv_.notify_one();
+  }
+}
+
+void DirStore::FlushLoop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!flush_stop_) {
+    flush_cv_.wait(lock, [&] { return flush_stop_ || !pending_.empty(); });
+    // Let a burst of changes gather so each object is written once.
+    flush_cv_.wait_for(lock, options_.write_behind, [&] { return flush_stop_; });
+    FlushPending(lock);
+  }
+  FlushPending(lock);
+  flusher_running_ = false;  // from now on writes are synchronous again
+}
+
+void DirStore::FlushPending(std::unique_lock<std::mutex>& lock) {
+  struct Write {
+    api::Kind kind;
+    api::Key key;
+    std::string uid;
+    uint64_t version;
+    std::string path;
+    std::string text;
+    Status result;
+  };
+  std::vector<Write> writes;
+  auto pending = std::move(pending_);
+  pending_.clear();
+  writes.reserve(pending.size());
+  for (const auto& [kind, key] : pending) {
+    auto& records = records_[KindIndex(kind)];
+    auto it = records.find(key);
+    if (it == records.end()) continue;
+    writes.push_back(Write{kind, key, api::MetaOf(it->second.object).uid, it->second.version,
+                           RecordPath(kind, key),
+                           Dump(EncodeRecord(it->second.object, it->second.source), 2) + "\n",
+                           Status::Ok()});
+  }
+  if (writes.empty()) return;
+  lock.unlock();
+  for (auto& w : writes) w.result = WriteFileAtomic(w.path, w.text);
+  lock.lock();
+  // Whatever changed while the lock was released wins: a record deleted meanwhile loses the file
+  // just written; one replaced or changed again is written again.
+  std::size_t failed = 0;
+  for (auto& w : writes) {
+    auto& records = records_[KindIndex(w.kind)];
+    auto it = records.find(w.key);
+    if (it == records.end()) {
+      std::error_code ec;
+      fs::remove(w.path, ec);
+      continue;
+    }
+    Record& record = it->second;
+    if (api::MetaOf(record.object).uid != w.uid || record.version != w.version) {
+      pending_.emplace(w.kind, w.key);
+    } else if (w.result.ok()) {
+      record.dirty = false;
+    } else {
+      ++failed;  // stays dirty: the next scan writes it again
+      if (failed == 1) {
+        logger_->Error("cannot write state record (will retry)",
+                       {{"error", w.result.message()}});
+      }
+    }
+  }
 }
 
 void DirStore::RemoveRecordFile(api::Kind kind, const api::Key& key) {
@@ -725,6 +822,11 @@ Status DirStore::UpdateStatus(const api::Object& o) {
     }
   }
   api::MetaOf(updated.object).resource_version = std::to_string(++updated.version);
+  if (flusher_running_) {
+    record = std::move(updated);
+    PersistLater(kind, record);
+    return Status::Ok();
+  }
   Status s = Persist(kind, updated);
   if (!s.ok()) return s.WithContext("status of " + Describe(kind, meta.key()));
   updated.dirty = false;
@@ -764,10 +866,15 @@ Status DirStore::SetFinalizers(const api::Object& o, std::vector<std::string> fi
       Record updated = record;
       api::MetaOf(updated.object).finalizers = std::move(finalizers);
       api::MetaOf(updated.object).resource_version = std::to_string(++updated.version);
-      Status s = Persist(kind, updated);
-      if (!s.ok()) return s.WithContext("finalizers of " + Describe(kind, meta.key()));
-      updated.dirty = false;
-      record = std::move(updated);
+      if (flusher_running_) {
+        record = std::move(updated);
+        PersistLater(kind, record);
+      } else {
+        Status s = Persist(kind, updated);
+        if (!s.ok()) return s.WithContext("finalizers of " + Describe(kind, meta.key()));
+        updated.dirty = false;
+        record = std::move(updated);
+      }
     }
   }
   events_.Deliver();

@@ -6,6 +6,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -13,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -25,6 +27,7 @@
 #include "common/status.h"
 #include "store/event_dispatcher.h"
 #include "store/object_store.h"
+#include "store/object_util.h"
 
 namespace redisfleet::store {
 
@@ -52,6 +55,13 @@ class DirStore final : public ObjectStore {
     std::string state_dir;
     std::chrono::milliseconds debounce{100};
     std::chrono::milliseconds resync{10'000};
+    // 0: every record change is written before the call returns. Otherwise status and
+    // finalizer changes (and spec changes found by a scan) are written by a flusher thread
+    // within this delay, several changes of one object coalescing into one write, and without
+    // the store's lock held. New objects (their uid) are always written before they are seen.
+    // A crash loses at most this window of status, which reconcilers re-observe; Stop() writes
+    // everything still pending.
+    std::chrono::milliseconds write_behind{0};
   };
 
   DirStore(Options options, std::shared_ptr<Clock> clock, std::shared_ptr<Logger> logger,
@@ -64,7 +74,7 @@ class DirStore final : public ObjectStore {
   // starts the watcher thread. NotFound when `dir` is not a directory, Unavailable on I/O
   // errors, FailedPrecondition when already started.
   Status Start();
-  // Stops and joins the watcher thread. Idempotent.
+  // Stops and joins the watcher thread, then writes every pending record. Idempotent.
   void Stop();
   // Scans `dir` now, synchronously (the watcher does this on its own; for tests and SIGHUP).
   // FailedPrecondition before Start; Unavailable when `dir` can't be listed (nothing changes).
@@ -96,15 +106,16 @@ class DirStore final : public ObjectStore {
  private:
   struct Record {
     api::Object object;
-    std::string spec_fingerprint;
+    Fingerprint spec_fingerprint;
     std::string source;    // file name (in `dir`) the object last came from; "" = unknown
     uint64_t version = 0;  // resourceVersion
-    bool dirty = false;    // newer than its file on disk (a write failed; retried each scan)
+    bool dirty = false;    // newer than its file on disk (queued, or a write failed: retried
+                           // by each scan)
   };
   struct ParsedDoc {
     int doc = 0;  // 1-based document number in its file, as the codec counts it
     std::optional<api::Object> object;
-    std::string spec_fingerprint;
+    Fingerprint spec_fingerprint;
     std::vector<api::Problem> problems;
   };
   struct ParsedFile {
@@ -127,6 +138,12 @@ class DirStore final : public ObjectStore {
   std::string RecordPath(api::Kind kind, const api::Key& key) const;
   Status Persist(api::Kind kind, const Record& record);
   void PersistOrMarkDirty(api::Kind kind, Record& record);
+  // Persists now (write_behind 0) or queues the record for the flusher.
+  void PersistLater(api::Kind kind, Record& record);
+  void FlushLoop();
+  // Writes every queued record; takes the lock released while writing. Requires mu_ (held by
+  // `lock`).
+  void FlushPending(std::unique_lock<std::mutex>& lock);
   void RemoveRecordFile(api::Kind kind, const api::Key& key);
   std::string NewUid();
   bool SetValid(Record& record, bool valid, const std::string& message);
@@ -152,6 +169,13 @@ class DirStore final : public ObjectStore {
   std::atomic<bool> rescan_requested_{false};
   std::thread watcher_;
   EventDispatcher events_;
+
+  // Write-behind (guarded by mu_).
+  std::set<std::pair<api::Kind, api::Key>> pending_;
+  std::condition_variable flush_cv_;
+  bool flush_stop_ = false;
+  bool flusher_running_ = false;
+  std::thread flusher_;
 };
 
 }  // namespace redisfleet::store

@@ -27,6 +27,13 @@ std::optional<int64_t> ParseInt(std::string_view s) {
   return v;
 }
 
+// Rewrites `path` only when its content differs (most writes repeat what is there).
+Status WriteIfChanged(const std::string& path, const std::string& data) {
+  StatusOr<std::string> current = ReadFile(path);
+  if (current.ok() && *current == data) return Status::Ok();
+  return WriteFileAtomic(path, data, kSecretFileMode);
+}
+
 }  // namespace
 
 FileSecretStore::FileSecretStore(std::string dir, std::string state_dir)
@@ -65,10 +72,14 @@ StatusOr<std::map<std::string, std::string>> FileSecretStore::ReadConnection(
   const std::string path = dir + "/connection.json";
   StatusOr<std::string> text = ReadFile(path);
   if (!text.ok()) {
-    if (text.status().code() == StatusCode::kNotFound) {
+    if (text.status().code() != StatusCode::kNotFound) return UnavailableError("cannot read " + path);
+    // Only the password was saved so far (before the server had an address).
+    StatusOr<std::string> password = ReadFile(dir + "/password");
+    if (password.ok()) return std::map<std::string, std::string>{{"password", *password}};
+    if (password.status().code() == StatusCode::kNotFound) {
       return NotFoundError("no connection secret for " + instance.ToString() + " (" + path + ")");
     }
-    return UnavailableError("cannot read " + path);
+    return UnavailableError("cannot read " + dir + "/password");
   }
   nlohmann::json j = nlohmann::json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (!j.is_object()) return InternalError(path + " is not a JSON object");
@@ -104,10 +115,17 @@ StatusOr<std::string> FileSecretStore::WriteConnection(
     }
   }
   const std::string password_path = dir + "/password";
-  RF_RETURN_IF_ERROR(WriteFileAtomic(password_path, password->second, kSecretFileMode));
-  RF_RETURN_IF_ERROR(WriteFileAtomic(
-      dir + "/connection.json",
-      j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n", kSecretFileMode));
+  RF_RETURN_IF_ERROR(WriteIfChanged(password_path, password->second));
+  const std::string json_path = dir + "/connection.json";
+  if (data.size() > 1) {
+    RF_RETURN_IF_ERROR(WriteIfChanged(
+        json_path, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
+  } else {
+    // Password only: connection.json must not keep an older password.
+    std::error_code ec;
+    std::filesystem::remove(json_path, ec);
+    if (ec) return UnavailableError("cannot remove " + json_path + ": " + ec.message());
+  }
   std::error_code ec;
   std::filesystem::path absolute = std::filesystem::absolute(password_path, ec);
   if (ec) return password_path;

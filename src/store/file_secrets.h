@@ -16,7 +16,8 @@ namespace redisfleet::store {
 // Reads <dir>/secrets/<ref.name>/<ref.key> (the namespace is not part of the path in
 // standalone mode; trailing newlines are trimmed). Connection secrets live in
 // <state_dir>/secrets/<ns>.<name>/ (directory 0700): `password` (0600, exactly the password)
-// and `connection.json` (0600, every key of the data; port as a number). Errors name paths,
+// and `connection.json` (0600, every key of the data; port as a number; absent while the data
+// is the password alone). Files whose content would not change are not rewritten. Errors name paths,
 // never values. Thread-safe (each call touches its own files; writes are atomic).
 class FileSecretStore final : public SecretStore {
  public:
@@ -25,7 +26,8 @@ class FileSecretStore final : public SecretStore {
   // NotFound naming the file; InvalidArgument when the ref's name or key is not a plain file
   // name (empty, ".", "..", or with a '/').
   StatusOr<std::string> Read(const std::string& namespace_, const api::SecretKeyRef& ref) override;
-  // The data of connection.json, every value as a string. NotFound when there is none.
+  // The data of connection.json (or just the password), every value as a string. NotFound when
+  // there is none.
   StatusOr<std::map<std::string, std::string>> ReadConnection(const api::Key& instance) override;
   // Writes password and connection.json; returns the password file's absolute path.
   // InvalidArgument when `data` has no "password".

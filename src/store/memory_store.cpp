@@ -105,7 +105,7 @@ Status MemoryStore::Apply(api::Object o) {
   api::ObjectMeta& meta = api::MetaOf(o);
   if (meta.name.empty()) return InvalidArgumentError("apply: metadata.name is empty");
   const api::Key key = meta.key();
-  std::string fingerprint = SpecFingerprint(o);
+  Fingerprint fingerprint = SpecFingerprint(o);
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& objects = objects_[KindIndex(kind)];

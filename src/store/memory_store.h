@@ -14,6 +14,7 @@
 #include "common/status.h"
 #include "store/event_dispatcher.h"
 #include "store/object_store.h"
+#include "store/object_util.h"
 
 namespace redisfleet::store {
 
@@ -48,7 +49,7 @@ class MemoryStore final : public ObjectStore {
  private:
   struct Entry {
     api::Object object;
-    std::string spec_fingerprint;
+    Fingerprint spec_fingerprint;
   };
   std::string NextResourceVersion();  // requires mu_
 

@@ -1,5 +1,7 @@
 #include "store/object_util.h"
 
+#include <functional>
+
 #include <type_traits>
 #include <variant>
 
@@ -42,8 +44,15 @@ void ResetStatus(api::Object& o) {
   std::visit([](auto& v) { v.status = {}; }, o);
 }
 
-std::string SpecFingerprint(const api::Object& o) {
-  return api::SpecToJson(o).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+Fingerprint SpecFingerprint(const api::Object& o) {
+  const std::string text =
+      api::SpecToJson(o).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  uint64_t fnv = 14695981039346656037ull;  // FNV-1a 64
+  for (unsigned char c : text) {
+    fnv ^= c;
+    fnv *= 1099511628211ull;
+  }
+  return Fingerprint{fnv, std::hash<std::string>{}(text)};  // libstdc++: murmur-style
 }
 
 }  // namespace redisfleet::store

@@ -33,21 +33,26 @@ void PhaseCounter::Set(const api::Key& key, std::optional<api::Phase> phase) {
     auto it = phases_.find(key);
     if (phase) {
       if (it != phases_.end() && it->second == *phase) return;
-      phases_[key] = *phase;
+      if (it != phases_.end()) {
+        --counts_[std::string(api::EnumName(it->second))];
+        it->second = *phase;
+      } else {
+        phases_.emplace(key, *phase);
+      }
+      ++counts_[std::string(api::EnumName(*phase))];
     } else {
       if (it == phases_.end()) return;
+      --counts_[std::string(api::EnumName(it->second))];
       phases_.erase(it);
     }
-    for (const auto& [k, p] : phases_) counts[std::string(api::EnumName(p))]++;
+    counts = counts_;
   }
   if (publish_) publish_(counts);
 }
 
 std::map<std::string, int64_t> PhaseCounter::Counts() const {
   std::lock_guard<std::mutex> lock(mu_);
-  std::map<std::string, int64_t> counts;
-  for (const auto& [k, p] : phases_) counts[std::string(api::EnumName(p))]++;
-  return counts;
+  return counts_;
 }
 
 RedisInstanceReconciler::RedisInstanceReconciler(

@@ -45,6 +45,9 @@ class PhaseCounter {
  private:
   mutable std::mutex mu_;
   std::map<api::Key, api::Phase> phases_;
+  // Kept incrementally: Set is called on every status write, so it must not scan all instances.
+  // A phase whose count drops to zero stays in the map with 0 (the gauge then reads 0).
+  std::map<std::string, int64_t> counts_;
   std::function<void(const std::map<std::string, int64_t>&)> publish_;
 };
 

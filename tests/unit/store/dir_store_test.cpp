@@ -40,13 +40,14 @@ class DirStoreTest : public ::testing::Test {
 
   std::unique_ptr<DirStore> MakeStore(
       std::chrono::milliseconds debounce = std::chrono::milliseconds(20),
-      std::chrono::milliseconds resync = std::chrono::seconds(10)) {
+      std::chrono::milliseconds resync = std::chrono::seconds(10),
+      std::chrono::milliseconds write_behind = std::chrono::milliseconds(0)) {
     auto logger = std::make_shared<Logger>(LogFormat::kText, LogLevel::kDebug, clock_,
                                            [this](const std::string& line) {
                                              std::lock_guard<std::mutex> lock(log_mu_);
                                              log_.push_back(line);
                                            });
-    return std::make_unique<DirStore>(DirStore::Options{dir_, state_, debounce, resync}, clock_,
+    return std::make_unique<DirStore>(DirStore::Options{dir_, state_, debounce, resync, write_behind}, clock_,
                                       logger, random_);
   }
 
@@ -473,6 +474,69 @@ TEST_F(DirStoreTest, UpdateStatusChecksVersionAndPersists) {
   EXPECT_EQ(std::get<api::RedisInstance>(persisted->front()).status.phase,
             api::Phase::kProvisioning);
   EXPECT_EQ(api::MetaOf(persisted->front()).resource_version, "2");
+}
+
+// Write-behind: changes are visible at once, on disk soon after, several changes in one write.
+TEST_F(DirStoreTest, WriteBehindPersistsTheLatestStatusSoon) {
+  WriteText(Path("a.yaml"), InstanceYaml("cache"));
+  auto store = MakeStore(kNever, kNever, std::chrono::milliseconds(30));
+  ASSERT_TRUE(store->Start().ok());
+  // The new object's record (its uid) is on disk before Start returns.
+  auto loaded = DirStore::ReadState(state_, kRI);
+  ASSERT_TRUE(loaded.ok());
+  ASSERT_EQ(loaded->size(), 1u);
+  EXPECT_EQ(api::MetaOf(loaded->front()).uid, RI(store->Get(kRI, kCache)).metadata.uid);
+
+  for (auto phase : {api::Phase::kPending, api::Phase::kProvisioning, api::Phase::kReady}) {
+    auto o = *store->Get(kRI, kCache);
+    std::get<api::RedisInstance>(o).status.phase = phase;
+    ASSERT_TRUE(store->UpdateStatus(o).ok());
+    // Visible in memory at once, with the next resourceVersion (conflicts work as before).
+    EXPECT_EQ(RI(store->Get(kRI, kCache)).status.phase, phase);
+    EXPECT_EQ(store->UpdateStatus(o).code(), StatusCode::kConflict);
+  }
+  const std::string want_version = RI(store->Get(kRI, kCache)).metadata.resource_version;
+  EXPECT_TRUE(WaitUntil([&] {
+    auto st = DirStore::ReadState(state_, kRI);
+    return st.ok() && st->size() == 1 &&
+           api::MetaOf(st->front()).resource_version == want_version &&
+           std::get<api::RedisInstance>(st->front()).status.phase == api::Phase::kReady;
+  }));
+}
+
+TEST_F(DirStoreTest, WriteBehindStopWritesWhatIsPending) {
+  WriteText(Path("a.yaml"), InstanceYaml("cache"));
+  // A delay far longer than the test: only Stop() can have written the change.
+  auto store = MakeStore(kNever, kNever, std::chrono::hours(1));
+  ASSERT_TRUE(store->Start().ok());
+  auto o = *store->Get(kRI, kCache);
+  std::get<api::RedisInstance>(o).status.phase = api::Phase::kReady;
+  ASSERT_TRUE(store->UpdateStatus(o).ok());
+  ASSERT_TRUE(store->SetFinalizers(*store->Get(kRI, kCache), {"x"}).ok());
+  EXPECT_NE(std::get<api::RedisInstance>(DirStore::ReadState(state_, kRI)->front()).status.phase,
+            api::Phase::kReady);
+  store->Stop();
+  auto st = DirStore::ReadState(state_, kRI);
+  ASSERT_TRUE(st.ok());
+  EXPECT_EQ(std::get<api::RedisInstance>(st->front()).status.phase, api::Phase::kReady);
+  EXPECT_EQ(api::MetaOf(st->front()).finalizers, std::vector<std::string>{"x"});
+}
+
+TEST_F(DirStoreTest, WriteBehindNeverResurrectsADeletedRecord) {
+  WriteText(Path("a.yaml"), InstanceYaml("cache"));
+  auto store = MakeStore(std::chrono::milliseconds(10), std::chrono::seconds(10),
+                         std::chrono::milliseconds(50));
+  ASSERT_TRUE(store->Start().ok());
+  EventRecorder recorder;
+  ASSERT_TRUE(store->Watch(kRI, recorder.Handler()).ok());
+  auto o = *store->Get(kRI, kCache);
+  std::get<api::RedisInstance>(o).status.phase = api::Phase::kReady;
+  ASSERT_TRUE(store->UpdateStatus(o).ok());  // pending for up to 50 ms
+  fs::remove(Path("a.yaml"));
+  ASSERT_TRUE(recorder.WaitFor(EventType::kDeleted, "default/cache"));
+  store->Stop();  // flushes whatever was pending
+  EXPECT_FALSE(fs::exists(RecordFile("redisinstances", "default.cache")));
+  EXPECT_TRUE(DirStore::ReadState(state_, kRI)->empty());
 }
 
 TEST_F(DirStoreTest, ReadStateIsSortedByKeyPerKind) {

@@ -107,6 +107,21 @@ TEST_F(FileSecretStoreTest, ConnectionSecretFilesAndModes) {
   EXPECT_TRUE(store_.DeleteConnection(key).ok());
 }
 
+TEST_F(FileSecretStoreTest, PasswordAloneIsSavedBeforeTheRest) {
+  const api::Key key{"default", "cache"};
+  const std::string secret_dir = state_ + "/secrets/default.cache";
+  ASSERT_TRUE(store_.WriteConnection(key, {{"password", "pw-1"}}).ok());
+  EXPECT_EQ(ReadText(secret_dir + "/password"), "pw-1");
+  EXPECT_FALSE(fs::exists(secret_dir + "/connection.json"));
+  EXPECT_EQ(*store_.ReadConnection(key), (std::map<std::string, std::string>{{"password", "pw-1"}}));
+
+  ASSERT_TRUE(store_.WriteConnection(key, {{"password", "pw-1"}, {"port", "7000"}}).ok());
+  EXPECT_EQ(store_.ReadConnection(key)->at("port"), "7000");
+  // Back to the password alone (a new one): no stale connection.json is left to disagree.
+  ASSERT_TRUE(store_.WriteConnection(key, {{"password", "pw-2"}}).ok());
+  EXPECT_EQ(*store_.ReadConnection(key), (std::map<std::string, std::string>{{"password", "pw-2"}}));
+}
+
 TEST_F(FileSecretStoreTest, WriteConnectionNeedsAPassword) {
   auto s = store_.WriteConnection({"default", "cache"}, {{"host", "h"}});
   EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);

@@ -1,0 +1,155 @@
+// Standalone-mode throughput: N RedisInstances in YAML files on a pool of in-memory hosts
+// (MemoryRuntime: no processes), through the real DirStore, file secrets, work queues and
+// reconcilers. Prints time from start to all Ready, placements/s, reconciles/s and peak RSS.
+//
+//   bench_reconcile N [workers]
+// Run once per N (peak RSS is per process); bench/run-reconcile runs 1,000 and 10,000.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+
+#include <fmt/format.h>
+#include <malloc.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "common/logging.h"
+#include "common/memory.h"
+#include "common/random.h"
+#include "controllers/hostpool/reconciler.h"
+#include "controllers/pools.h"
+#include "controllers/redisinstance/reconciler.h"
+#include "providers/memory/memory_runtime.h"
+#include "runtime/controller.h"
+#include "store/dir_store.h"
+#include "store/file_secrets.h"
+
+namespace redisfleet {
+namespace {
+
+// Counts finished reconciles; the benchmark's only observer.
+class CountingObserver final : public runtime::ReconcileObserver {
+ public:
+  void ReconcileDone(std::string_view, runtime::ReconcileOutcome, double) override { ++done; }
+  void QueueDepth(std::string_view, std::size_t) override {}
+  std::atomic<int64_t> done{0};
+};
+
+int Main(int argc, char** argv) {
+  LimitMallocArenas();  // as the operator's main does
+  const int n = argc > 1 ? std::atoi(argv[1]) : 1000;
+  const int workers = argc > 2 ? std::atoi(argv[2]) : 4;
+  const int per_host = 40;
+  const int hosts = (n + per_host - 1) / per_host + 1;
+
+  std::string base = std::getenv("BENCH_DIR") ? std::getenv("BENCH_DIR") : "/tmp";
+  std::string tmpl_s = base + "/redisfleet-bench-XXXXXX";
+  char* tmpl = tmpl_s.data();
+  const std::string root = ::mkdtemp(tmpl);
+  const std::string dir = root + "/resources", state = root + "/state";
+  std::filesystem::create_directories(dir);
+  {
+    std::ofstream pool(dir + "/pool.yaml");
+    pool << "apiVersion: redisfleet.io/v1alpha1\nkind: HostPool\nmetadata: {name: mem}\n"
+            "spec: {provider: local, runtime: process, capacity: {maxInstancesPerHost: "
+         << per_host << ", memoryMiBPerHost: 4096}}\n";
+    const int files = 10;
+    for (int f = 0; f < files; ++f) {
+      std::ofstream out(dir + fmt::format("/instances-{}.yaml", f));
+      for (int i = f; i < n; i += files) {
+        out << "---\napiVersion: redisfleet.io/v1alpha1\nkind: RedisInstance\nmetadata: {name: r"
+            << i << "}\nspec: {hostPool: mem, memoryMiB: 64, maxClients: 100}\n";
+      }
+    }
+  }
+
+  auto clock = std::make_shared<RealClock>();
+  auto log = Logger::Null();
+  auto random = std::make_shared<CryptoRandom>();
+  auto runtime = std::make_shared<providers::MemoryRuntime>();
+  std::vector<providers::Host> host_list;
+  for (int h = 0; h < hosts; ++h) {
+    host_list.push_back(providers::Host{fmt::format("host-{:04}", h), "", "127.0.0.1", "", {}, true});
+  }
+  auto host_provider = std::make_shared<providers::MemoryHostProvider>(host_list);
+  auto pools = std::make_shared<controllers::PoolRegistry>(
+      [&](const api::HostPool&) -> StatusOr<controllers::PoolDrivers> {
+        return controllers::PoolDrivers{host_provider, runtime};
+      });
+  auto ledger = std::make_shared<controllers::UsageLedger>();
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int64_t ready = 0;
+  auto phases = std::make_shared<controllers::PhaseCounter>(
+      [&](const std::map<std::string, int64_t>& counts) {
+        auto it = counts.find("Ready");
+        std::lock_guard<std::mutex> lock(mu);
+        ready = it == counts.end() ? 0 : it->second;
+        if (ready >= n) cv.notify_all();
+      });
+
+  const auto t0 = std::chrono::steady_clock::now();
+  auto store = std::make_shared<store::DirStore>(store::DirStore::Options{dir, state, std::chrono::milliseconds(100), std::chrono::seconds(10), std::chrono::milliseconds(25)}, clock, log, random);
+  auto secrets = std::make_shared<store::FileSecretStore>(dir, state);
+  auto ri_rec = std::make_shared<controllers::RedisInstanceReconciler>(
+      store, secrets, pools, ledger, nullptr, phases, clock, random, log);
+  CountingObserver observer;
+  runtime::ControllerOptions opts;
+  opts.workers = workers;
+  opts.resync_period = std::chrono::hours(1);
+  auto ctrl = std::make_shared<runtime::Controller>("redisinstance", ri_rec, opts, clock, log, &observer);
+  if (auto s = store->Start(); !s.ok()) {
+    std::fprintf(stderr, "store: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  const auto t_loaded = std::chrono::steady_clock::now();
+  (void)ri_rec->Prime();
+  (void)store->Watch(api::Kind::kRedisInstance, [&](const store::Event& ev) { ctrl->Enqueue(ev.key); });
+  if (auto s = ctrl->Start(); !s.ok()) {
+    std::fprintf(stderr, "controller: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    if (!cv.wait_for(lock, std::chrono::minutes(10), [&] { return ready >= n; })) {
+      std::fprintf(stderr, "timed out: %lld of %d ready\n", static_cast<long long>(ready), n);
+      return 1;
+    }
+  }
+  const auto t_ready = std::chrono::steady_clock::now();
+  const int64_t reconciles = observer.done.load();
+  ctrl->Stop(std::chrono::seconds(10));
+  store->Stop();  // writes the status records still pending
+  const auto t_flushed = std::chrono::steady_clock::now();
+
+  const double load_s = std::chrono::duration<double>(t_loaded - t0).count();
+  const double total_s = std::chrono::duration<double>(t_ready - t0).count();
+  const double reconcile_s = std::chrono::duration<double>(t_ready - t_loaded).count();
+  std::printf("instances=%d hosts=%d workers=%d\n", n, hosts, workers);
+  std::printf("  load (parse + persist %d objects): %.3f s\n", n + 1, load_s);
+  std::printf("  start to all Ready:                %.3f s\n", total_s);
+  std::printf("  placements/s (start to all Ready):  %.0f\n", n / total_s);
+  std::printf("  placements/s (after load):          %.0f\n", n / reconcile_s);
+  std::printf("  all status on disk after:           %.3f s\n",
+              std::chrono::duration<double>(t_flushed - t0).count());
+  std::printf("  reconciles/s (after load):          %.0f  (%lld reconciles)\n",
+              reconciles / reconcile_s, static_cast<long long>(reconciles));
+  std::printf("  peak RSS:                           %.1f MiB\n", PeakRssKiB() / 1024.0);
+  const struct mallinfo2 heap = ::mallinfo2();
+  std::printf("  heap in use at the end:             %.1f MiB\n", heap.uordblks / 1048576.0);
+  std::printf("  containers in runtime:              %zu\n", runtime->Count());
+  std::filesystem::remove_all(root);
+  return runtime->Count() == static_cast<std::size_t>(n) ? 0 : 1;
+}
+
+}  // namespace
+}  // namespace redisfleet
+
+int main(int argc, char** argv) { return redisfleet::Main(argc, argv); }
