@@ -103,6 +103,7 @@ StatusOr<runtime::Result> HostPoolReconciler::Reconcile(const api::Key& key) {
 
   std::vector<api::HostStatus> out;
   int64_t ready = 0, standby = 0;
+  bool hosts_changed = false;
   for (const auto& h : *hosts) {
     api::HostStatus hs;
     hs.name = h.name;
@@ -110,11 +111,29 @@ StatusOr<runtime::Result> HostPoolReconciler::Reconcile(const api::Key& key) {
     hs.address = h.address;
     hs.state = h.ready ? api::HostState::kReady : api::HostState::kProvisioning;
     hs.since = now;
+    bool known = false;
     for (const auto& prev : pool.status.hosts) {
       if (prev.name != h.name) continue;
+      known = true;
       if (prev.state == api::HostState::kCordoned && h.ready) hs.state = prev.state;
-      if (prev.state == hs.state) hs.since = prev.since;
+      // A host that was serving and stopped answering (heartbeat expired, daemon unreachable)
+      // is Lost: its instances are placed again elsewhere.
+      if (!h.ready && (prev.state == api::HostState::kReady ||
+                       prev.state == api::HostState::kCordoned ||
+                       prev.state == api::HostState::kLost)) {
+        hs.state = api::HostState::kLost;
+      }
+      if (prev.state == hs.state) {
+        hs.since = prev.since;
+      } else {
+        hosts_changed = true;
+        auto level = hs.state == api::HostState::kLost ? LogLevel::kWarn : LogLevel::kInfo;
+        log_->Log(level, "host state changed",
+                  {{"pool", key.ToString()}, {"host", h.name},
+                   {"from", api::EnumName(prev.state)}, {"to", api::EnumName(hs.state)}});
+      }
     }
+    if (!known) hosts_changed = true;
     auto usage = ledger_->Usage(ref.Id(), h.name);
     hs.instances = usage.instances;
     hs.memory_mib_used = usage.memory_mib;
@@ -152,6 +171,7 @@ StatusOr<runtime::Result> HostPoolReconciler::Reconcile(const api::Key& key) {
   }
 
   RF_RETURN_IF_ERROR(write(std::move(st)));
+  if (hosts_changed && options_.on_hosts_changed) options_.on_hosts_changed(key);
   return runtime::Result{options_.resync};
 }
 
@@ -170,7 +190,10 @@ Status HostPoolReconciler::CollectOrphans(const api::HostPool& pool, const PoolD
       auto owner = store_->Get(api::Kind::kRedisInstance, r.instance);
       bool owned = false;
       if (owner) {
-        owned = api::MetaOf(*owner).uid == r.uid;
+        // Ours only where the instance lives: a copy on a host it was moved away from (the
+        // host was Lost and came back) is an orphan too.
+        const auto& ri = std::get<api::RedisInstance>(*owner);
+        owned = ri.metadata.uid == r.uid && (ri.status.host.empty() || ri.status.host == host.name);
       } else if (owner.error().code() != StatusCode::kNotFound) {
         return owner.error();
       }

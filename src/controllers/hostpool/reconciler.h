@@ -4,6 +4,7 @@
 // no RedisInstance) after a grace period, and holds the pool (finalizer) while instances still
 // use it. Writes status only.
 
+#include <functional>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -26,6 +27,9 @@ struct HostPoolOptions {
   std::chrono::milliseconds orphan_grace{60000};
   // How often the pool's hosts are searched for orphans.
   std::chrono::milliseconds orphan_scan_interval{30000};
+  // Called (on the worker thread) when a host of the pool changed state, e.g. became Lost, so
+  // the pool's instances are looked at now rather than at their next health check.
+  std::function<void(const api::Key& pool)> on_hosts_changed;
 };
 
 class HostPoolReconciler final : public runtime::Reconciler {

@@ -1,6 +1,7 @@
 #include "controllers/redisinstance/reconciler.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -173,11 +174,18 @@ StatusOr<runtime::Result> RedisInstanceReconciler::Reconcile(const api::Key& key
     ri = std::get<api::RedisInstance>(std::move(fresh));
   }
 
-  // Expiry.
+  // Expiry: the instance's own ttlSeconds; requested instances (spec.requester set, subject to
+  // the pool's quota) default to the pool's quota.defaultTTLSeconds.
   st.expires_at.reset();
-  if (ri.spec.ttl_seconds > 0) {
+  int64_t ttl = ri.spec.ttl_seconds;
+  if (ttl == 0 && !ri.spec.requester.empty()) {
+    if (auto p = ResolvePool(*store_, key.namespace_, ri.spec.host_pool); p.ok()) {
+      ttl = p->spec.quota.default_ttl_seconds;
+    }
+  }
+  if (ttl > 0) {
     TimePoint created = ri.metadata.creation_timestamp.value_or(now);
-    st.expires_at = created + std::chrono::seconds(ri.spec.ttl_seconds);
+    st.expires_at = created + std::chrono::seconds(ttl);
   }
   if (st.expires_at && now >= *st.expires_at) {
     if (ri.status.phase != Phase::kExpired) {
@@ -213,6 +221,16 @@ StatusOr<runtime::Result> RedisInstanceReconciler::Reconcile(const api::Key& key
     RF_RETURN_IF_ERROR(WriteStatus(ri, std::move(st)));
     return runtime::Result{options_.pending_retry};
   }
+  if (st.host.empty()) {
+    RF_ASSIGN_OR_RETURN(auto over, OverQuota(ri, *pool));
+    if (over) {
+      st.phase = Phase::kPending;
+      SetPlaced(st, false, "QuotaExceeded", *over, gen);
+      SetReady(st, false, "QuotaExceeded", *over, gen);
+      RF_RETURN_IF_ERROR(WriteStatus(ri, std::move(st)));
+      return runtime::Result{options_.pending_retry};
+    }
+  }
   auto drivers = pools_->Drivers(*pool);
   if (!drivers) {
     st.phase = Phase::kPending;
@@ -234,8 +252,14 @@ StatusOr<runtime::Result> RedisInstanceReconciler::Reconcile(const api::Key& key
     for (const auto& h : hosts)
       if (h.name == st.host && StateOf(*pool, h) != api::HostState::kLost) host = &h;
     if (host == nullptr) {
-      log_->Warn("instance's host is gone; placing it again (data on that host is lost)",
+      log_->Warn("instance's host is lost; placing it again (data on that host is gone)",
                  {{"key", key.ToString()}, {"host", st.host}});
+      api::SetCondition(st.conditions,
+                        api::Condition{"Placed", "False", "HostLost",
+                                       "host " + st.host +
+                                           " was lost; placed again, data kept on it is gone",
+                                       {}, gen},
+                        now);
       st.host.clear();
       st.endpoint = {};
       st.url.clear();
@@ -260,6 +284,16 @@ StatusOr<runtime::Result> RedisInstanceReconciler::Reconcile(const api::Key& key
                         now);
     }
     ledger_->Set(pool_id, host->name, key, placed_mib);
+  } else if (auto found = PreexistingHost(pool_id, *drivers, hosts, ri.metadata.uid);
+             !found.ok()) {
+    return found.status();
+  } else if (found->has_value()) {
+    for (const auto& h : hosts)
+      if (h.name == **found) host = &h;
+    log_->Info("adopted a server created before a restart",
+               {{"key", key.ToString()}, {"host", **found}});
+    ledger_->Set(pool_id, host->name, key, placed_mib);
+    st.host = host->name;
   } else {
     std::vector<std::pair<std::string, api::HostState>> states;
     for (const auto& h : hosts) states.emplace_back(h.name, StateOf(*pool, h));
@@ -379,6 +413,55 @@ StatusOr<runtime::Result> RedisInstanceReconciler::Reconcile(const api::Key& key
     next = std::max(milliseconds(1), std::min(next, left));
   }
   return runtime::Result{next};
+}
+
+StatusOr<std::optional<std::string>> RedisInstanceReconciler::PreexistingHost(
+    const std::string& pool_id, const PoolDrivers& drivers,
+    const std::vector<providers::Host>& hosts, const std::string& uid) {
+  std::lock_guard<std::mutex> lock(inventory_mu_);
+  auto it = inventory_.find(pool_id);
+  if (it == inventory_.end()) {
+    std::map<std::string, std::string> by_uid;
+    for (const auto& h : hosts) {
+      if (!h.ready) continue;  // a host that doesn't answer can't be placed on either
+      RF_ASSIGN_OR_RETURN(auto running, drivers.runtime->List(h));
+      for (const auto& r : running) {
+        if (r.pool_id == pool_id && !r.uid.empty()) by_uid.emplace(r.uid, h.name);
+      }
+    }
+    it = inventory_.emplace(pool_id, std::move(by_uid)).first;
+  }
+  auto found = it->second.find(uid);
+  if (found == it->second.end()) return std::optional<std::string>();
+  const std::string host = found->second;
+  for (const auto& h : hosts)
+    if (h.name == host && h.ready) return std::optional<std::string>(host);
+  return std::optional<std::string>();
+}
+
+StatusOr<std::optional<std::string>> RedisInstanceReconciler::OverQuota(
+    const api::RedisInstance& ri, const api::HostPool& pool) {
+  if (ri.spec.requester.empty()) return std::optional<std::string>();
+  const int64_t limit = pool.spec.quota.max_instances_per_requester;
+  RF_ASSIGN_OR_RETURN(auto all, store_->List(api::Kind::kRedisInstance));
+  auto order = [](const api::RedisInstance& x) {
+    return std::make_tuple(x.metadata.creation_timestamp.value_or(TimePoint{}), x.metadata.name);
+  };
+  int64_t before = 0;
+  for (const auto& o : all) {
+    const auto& other = std::get<api::RedisInstance>(o);
+    if (other.metadata.uid == ri.metadata.uid) continue;
+    if (other.metadata.namespace_ != ri.metadata.namespace_ ||
+        other.spec.host_pool != ri.spec.host_pool || other.spec.requester != ri.spec.requester) {
+      continue;
+    }
+    if (other.metadata.deleting() || other.status.phase == Phase::kExpired) continue;
+    if (order(other) < order(ri)) ++before;
+  }
+  if (before < limit) return std::optional<std::string>();
+  return std::optional<std::string>(
+      fmt::format("requester {} already has {} instances in pool {} (quota {})",
+                  ri.spec.requester, before, ri.spec.host_pool, limit));
 }
 
 Status RedisInstanceReconciler::StopServer(const api::RedisInstance& ri) {

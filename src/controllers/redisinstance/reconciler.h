@@ -90,6 +90,18 @@ class RedisInstanceReconciler final : public runtime::Reconciler {
   void SetPlaced(api::RedisInstanceStatus& st, bool placed, std::string reason, std::string message,
                  int64_t generation);
   std::map<std::string, std::string> Labels(const api::RedisInstance& ri, const std::string& pool_id) const;
+  // The host where a Redis of `uid` already runs although no status recorded it (a crash
+  // between creating it and writing status). The pool's hosts are listed once per process (the
+  // first time it places there); later creations are this process's own and recorded. Only
+  // hosts that are ready now count.
+  StatusOr<std::optional<std::string>> PreexistingHost(const std::string& pool_id,
+                                                       const PoolDrivers& drivers,
+                                                       const std::vector<providers::Host>& hosts,
+                                                       const std::string& uid);
+  // Pending with reason QuotaExceeded when `ri` is beyond its requester's first N instances of
+  // the pool (by creation time, then name). nullopt when within quota or without a requester.
+  StatusOr<std::optional<std::string>> OverQuota(const api::RedisInstance& ri,
+                                                 const api::HostPool& pool);
 
   std::shared_ptr<store::ObjectStore> store_;
   std::shared_ptr<store::SecretStore> secrets_;
@@ -101,6 +113,9 @@ class RedisInstanceReconciler final : public runtime::Reconciler {
   std::shared_ptr<RandomSource> random_;
   std::shared_ptr<Logger> log_;
   RedisInstanceOptions options_;
+
+  std::mutex inventory_mu_;
+  std::map<std::string, std::map<std::string, std::string>> inventory_;  // pool id -> uid -> host
 };
 
 }  // namespace redisfleet::controllers

@@ -131,6 +131,12 @@ StatusOr<std::vector<Host>> MemoryHostProvider::List(const PoolRef& pool) {
   return hosts_;
 }
 
+void MemoryHostProvider::SetReady(const std::string& name, bool ready) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& h : hosts_)
+    if (h.name == name) h.ready = ready;
+}
+
 Status MemoryHostProvider::Delete(const Host& host) {
   std::lock_guard<std::mutex> lock(mu_);
   hosts_.erase(std::remove_if(hosts_.begin(), hosts_.end(),

@@ -54,6 +54,8 @@ class MemoryHostProvider final : public HostProvider {
   StatusOr<Host> Create(const HostSpec& spec) override;
   StatusOr<std::vector<Host>> List(const PoolRef& pool) override;
   Status Delete(const Host& host) override;
+  // Marks a host (not) ready, as a failed ping or an expired heartbeat would.
+  void SetReady(const std::string& name, bool ready);
 
  private:
   mutable std::mutex mu_;

@@ -2,6 +2,7 @@
 // Shared set-up for controller tests: a MemoryStore, MemorySecretStore, FakeClock and a pool
 // factory that serves every pool from in-memory hosts and one MemoryRuntime.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -43,7 +44,9 @@ class ControllerFixture : public ::testing::Test {
         h.address = "127.0.0." + std::to_string(i);
         hosts.push_back(h);
       }
-      return PoolDrivers{std::make_shared<providers::MemoryHostProvider>(hosts), runtime_};
+      auto& provider = host_providers_[pool.metadata.name];
+      if (!provider) provider = std::make_shared<providers::MemoryHostProvider>(hosts);
+      return PoolDrivers{provider, runtime_};
     });
     ri_ = std::make_unique<RedisInstanceReconciler>(store_, secrets_, pools_, ledger_, nullptr, nullptr,
                                                     clock_, std::make_shared<SeededRandom>(7),
@@ -51,6 +54,7 @@ class ControllerFixture : public ::testing::Test {
     HostPoolOptions hp_opts;
     hp_opts.orphan_grace = std::chrono::seconds(60);
     hp_opts.orphan_scan_interval = std::chrono::seconds(0);
+    hp_opts.on_hosts_changed = [this](const api::Key& pool) { hosts_changed_.push_back(pool.name); };
     hp_ = std::make_unique<HostPoolReconciler>(store_, pools_, ledger_, clock_, Logger::Null(), hp_opts);
   }
 
@@ -106,6 +110,9 @@ class ControllerFixture : public ::testing::Test {
   std::unique_ptr<RedisInstanceReconciler> ri_;
   std::unique_ptr<HostPoolReconciler> hp_;
   int factory_calls_ = 0;
+  // The hosts of each pool (by pool name), kept across Rebuild() like real machines.
+  std::map<std::string, std::shared_ptr<providers::MemoryHostProvider>> host_providers_;
+  std::vector<std::string> hosts_changed_;  // pools whose on_hosts_changed fired
 };
 
 }  // namespace redisfleet::controllers
