@@ -149,16 +149,28 @@ StatusOr<std::unique_ptr<RedisClient>> RedisClient::Open(std::unique_ptr<RedisTr
                                                          const ConnectOptions& options) {
   if (transport == nullptr) return InvalidArgumentError("redis client needs a transport");
   std::unique_ptr<RedisClient> client(new RedisClient(std::move(transport), options.password));
-  if (options.password.empty()) return client;
-  std::vector<std::string> argv = {"AUTH"};
-  if (!options.username.empty()) argv.push_back(options.username);
-  argv.push_back(options.password);
-  auto reply = client->transport_->RoundTrip(argv);
-  if (!reply.ok()) return reply.status();
-  if (reply->IsError()) {
-    Status s = client->ReplyError(*reply, "AUTH to redis " + client->peer_);
-    if (s.code() == StatusCode::kResourceExhausted || s.code() == StatusCode::kUnavailable) return s;
-    return UnauthenticatedError(s.message());
+  if (!options.password.empty()) {
+    std::vector<std::string> argv = {"AUTH"};
+    if (!options.username.empty()) argv.push_back(options.username);
+    argv.push_back(options.password);
+    auto reply = client->transport_->RoundTrip(argv);
+    if (!reply.ok()) return reply.status();
+    if (reply->IsError()) {
+      Status s = client->ReplyError(*reply, "AUTH to redis " + client->peer_);
+      if (s.code() == StatusCode::kResourceExhausted || s.code() == StatusCode::kUnavailable) return s;
+      return UnauthenticatedError(s.message());
+    }
+  }
+  if (options.db != 0) {
+    const std::string context = "SELECT " + std::to_string(options.db) + " on redis " + client->peer_;
+    auto reply = client->transport_->RoundTrip({"SELECT", std::to_string(options.db)});
+    if (!reply.ok()) return reply.status();
+    if (reply->IsError()) {
+      Status s = client->ReplyError(*reply, context);
+      // "ERR DB index is out of range": the caller's configuration is wrong.
+      if (s.code() == StatusCode::kFailedPrecondition) return InvalidArgumentError(s.message());
+      return s;
+    }
   }
   return client;
 }

@@ -61,13 +61,15 @@ struct ConnectOptions {
   std::string username;  // empty: AUTH <password> (the default user)
   std::string password;  // empty: no AUTH
   std::chrono::milliseconds timeout{2000};
+  int db = 0;  // SELECT db after AUTH when not 0
 };
 
 // A client for one Redis server. Not thread-safe: one per user.
 class RedisClient {
  public:
-  // Connects and authenticates. kUnavailable when unreachable, kUnauthenticated when the
-  // credentials are refused (the message never contains the password).
+  // Connects, authenticates and selects `db`. kUnavailable when unreachable, kUnauthenticated
+  // when the credentials are refused (the message never contains the password),
+  // kInvalidArgument when the server refuses the db index.
   static StatusOr<std::unique_ptr<RedisClient>> Connect(const ConnectOptions& options);
   // Authenticates over an open transport (the seam for TLS and for tests). Errors as Connect.
   static StatusOr<std::unique_ptr<RedisClient>> Open(std::unique_ptr<RedisTransport> transport,

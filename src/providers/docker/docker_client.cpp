@@ -459,4 +459,16 @@ StatusOr<ImageInfo> DockerClient::InspectImage(const std::string& name) {
   });
 }
 
+StatusOr<DaemonInfo> DockerClient::Info() {
+  RF_ASSIGN_OR_RETURN(http::HttpResponse r, Call("GET", "/info"));
+  RF_ASSIGN_OR_RETURN(DaemonInfo info, ParseJson<DaemonInfo>("GET /info", r.body, [](const json& j) {
+    if (!j.is_object()) throw std::runtime_error("not an object");
+    return DaemonInfo{Int(j, "MemTotal"), Int(j, "NCPU"), Str(j, "ServerVersion"), Str(j, "Name")};
+  }));
+  if (info.mem_total_bytes <= 0) {
+    return InternalError("docker GET /info on " + endpoint_ + ": no positive MemTotal in response");
+  }
+  return info;
+}
+
 }  // namespace redisfleet::docker

@@ -91,6 +91,14 @@ struct ImageInfo {
   std::vector<std::string> repo_tags{};
 };
 
+// The parts of GET /info redis-fleet reads.
+struct DaemonInfo {
+  int64_t mem_total_bytes = 0;  // MemTotal
+  int64_t ncpu = 0;             // NCPU
+  std::string server_version{};  // ServerVersion ("24.0.2")
+  std::string name{};            // Name (the daemon host's name)
+};
+
 struct PingResult {
   std::string api_version{};  // the daemon's, from the API-Version header or /version
   std::string negotiated{};   // what this client uses
@@ -134,6 +142,9 @@ class DockerClient {
   StatusOr<std::vector<ImageInfo>> ListImages();
   // GET /images/{name}/json. NotFound when absent.
   StatusOr<ImageInfo> InspectImage(const std::string& name);
+
+  // GET /info. InternalError when MemTotal is missing or not a positive integer.
+  StatusOr<DaemonInfo> Info();
 
   const std::string& endpoint() const { return endpoint_; }
 
