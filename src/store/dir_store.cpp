@@ -388,6 +388,13 @@ Status DirStore::LoadRecords() {
   return Status::Ok();
 }
 
+std::string DirStore::PathOf(const std::string& name) const {
+  if (name.rfind(kGeneratedPrefix, 0) == 0) {
+    return options_.generated_dir + "/" + name.substr(kGeneratedPrefix.size());
+  }
+  return options_.dir + "/" + name;
+}
+
 Status DirStore::ScanLocked() {
   // 1. The file names, sorted.
   std::vector<std::string> names;
@@ -404,6 +411,20 @@ Status DirStore::ScanLocked() {
       PublishProblems({api::Problem{options_.dir, 0, "", "", "", s.message()}});
       return s;
     }
+    if (!options_.generated_dir.empty() && fs::is_directory(options_.generated_dir, ec)) {
+      fs::directory_iterator g(options_.generated_dir, ec);
+      for (; !ec && g != fs::directory_iterator(); g.increment(ec)) {
+        std::string name = g->path().filename().string();
+        std::error_code type_ec;
+        if (IsDesiredFileName(name) && g->is_regular_file(type_ec))
+          names.push_back(std::string(kGeneratedPrefix) + name);
+      }
+      if (ec) {
+        Status s = UnavailableError("cannot list " + options_.generated_dir + ": " + ec.message());
+        PublishProblems({api::Problem{options_.generated_dir, 0, "", "", "", s.message()}});
+        return s;
+      }
+    }
     std::sort(names.begin(), names.end());
   }
 
@@ -413,7 +434,7 @@ Status DirStore::ScanLocked() {
   std::set<std::string> uncertain;  // files whose objects can't be known: keep theirs as they are
   std::array<std::map<api::Key, std::string>, api::kAllKinds.size()> invalid;
   for (const std::string& name : names) {
-    const std::string path = options_.dir + "/" + name;
+    const std::string path = PathOf(name);
     StatusOr<std::string> content = ReadFile(path);
     if (!content.ok()) {
       if (content.status().code() == StatusCode::kNotFound) continue;  // removed meanwhile
@@ -474,7 +495,7 @@ Status DirStore::ScanLocked() {
     for (const auto& [name, parsed] : cache) {
       for (const ParsedDoc& doc : parsed.docs) {
         if (!doc.object) continue;
-        sourced.push_back(api::SourcedObject{options_.dir + "/" + name, doc.doc, *doc.object});
+        sourced.push_back(api::SourcedObject{PathOf(name), doc.doc, *doc.object});
         desired[KindIndex(api::KindOf(*doc.object))].emplace(
             api::MetaOf(*doc.object).key(), Desired{&*doc.object, &doc.spec_fingerprint, &name});
       }

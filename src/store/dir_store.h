@@ -62,6 +62,10 @@ class DirStore final : public ObjectStore {
     // A crash loses at most this window of status, which reconcilers re-observe; Stop() writes
     // everything still pending.
     std::chrono::milliseconds write_behind{0};
+    // Optional second directory of resource files the operator itself writes (self-service
+    // requests), read like `dir` by every scan but not watched: whoever writes there calls
+    // Rescan(). Its files win nothing over `dir`'s: duplicates resolve in name order as usual.
+    std::string generated_dir;
   };
 
   DirStore(Options options, std::shared_ptr<Clock> clock, std::shared_ptr<Logger> logger,
@@ -136,6 +140,9 @@ class DirStore final : public ObjectStore {
 
   // Require mu_.
   std::string RecordPath(api::Kind kind, const api::Key& key) const;
+  // The path of a scanned file by its name in the scan (generated_dir files are prefixed).
+  std::string PathOf(const std::string& name) const;
+  static constexpr std::string_view kGeneratedPrefix = "generated/";
   Status Persist(api::Kind kind, const Record& record);
   void PersistOrMarkDirty(api::Kind kind, Record& record);
   // Persists now (write_behind 0) or queues the record for the flusher.

@@ -41,13 +41,14 @@ class DirStoreTest : public ::testing::Test {
   std::unique_ptr<DirStore> MakeStore(
       std::chrono::milliseconds debounce = std::chrono::milliseconds(20),
       std::chrono::milliseconds resync = std::chrono::seconds(10),
-      std::chrono::milliseconds write_behind = std::chrono::milliseconds(0)) {
+      std::chrono::milliseconds write_behind = std::chrono::milliseconds(0),
+      std::string generated_dir = "") {
     auto logger = std::make_shared<Logger>(LogFormat::kText, LogLevel::kDebug, clock_,
                                            [this](const std::string& line) {
                                              std::lock_guard<std::mutex> lock(log_mu_);
                                              log_.push_back(line);
                                            });
-    return std::make_unique<DirStore>(DirStore::Options{dir_, state_, debounce, resync, write_behind}, clock_,
+    return std::make_unique<DirStore>(DirStore::Options{dir_, state_, debounce, resync, write_behind, generated_dir}, clock_,
                                       logger, random_);
   }
 
@@ -537,6 +538,28 @@ TEST_F(DirStoreTest, WriteBehindNeverResurrectsADeletedRecord) {
   store->Stop();  // flushes whatever was pending
   EXPECT_FALSE(fs::exists(RecordFile("redisinstances", "default.cache")));
   EXPECT_TRUE(DirStore::ReadState(state_, kRI)->empty());
+}
+
+TEST_F(DirStoreTest, GeneratedDirIsReadOnRescanNextToTheUsersDir) {
+  WriteText(Path("a.yaml"), InstanceYaml("cache"));
+  const std::string generated = state_ + "/self-service";
+  auto store = MakeStore(kNever, kNever, std::chrono::milliseconds(0), generated);
+  ASSERT_TRUE(store->Start().ok());  // the generated dir need not exist yet
+  EXPECT_EQ(store->List(kRI)->size(), 1u);
+
+  fs::create_directories(generated);
+  WriteText(generated + "/default.asked.yaml", InstanceYaml("asked"));
+  ASSERT_TRUE(store->Rescan().ok());
+  auto asked = store->Get(kRI, api::Key{"default", "asked"});
+  ASSERT_TRUE(asked.ok());
+  EXPECT_TRUE(store->Problems().empty());
+
+  // Removing the request deletes the object; the user's own file is untouched.
+  fs::remove(generated + "/default.asked.yaml");
+  ASSERT_TRUE(store->Rescan().ok());
+  EXPECT_EQ(store->Get(kRI, api::Key{"default", "asked"}).status().code(), StatusCode::kNotFound);
+  EXPECT_TRUE(store->Get(kRI, kCache).ok());
+  EXPECT_TRUE(fs::exists(Path("a.yaml")));
 }
 
 TEST_F(DirStoreTest, ReadStateIsSortedByKeyPerKind) {
