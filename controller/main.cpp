@@ -1,7 +1,12 @@
 // The redis-fleet binary: wiring only. Builds the concrete objects, hands them to each other
 // and runs them; every behaviour lives in src/.
 
+#include <algorithm>
+#include <csignal>
+#include <cstdlib>
+#include <functional>
 #include <iostream>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,11 +25,17 @@
 #include "controllers/pools.h"
 #include "controllers/redisinstance/reconciler.h"
 #include "metrics/metrics.h"
+#include "agent/agent.h"
+#include "providers/docker/docker_runtime.h"
 #include "providers/local/local_host_provider.h"
 #include "providers/process/process_runtime.h"
+#include "providers/static/static_host_provider.h"
+#include "redis/heartbeat.h"
 #include "runtime/controller.h"
 #include "runtime/manager.h"
+#include "server/dir_instance_requests.h"
 #include "server/http_server.h"
+#include "server/self_service.h"
 #include "store/dir_store.h"
 #include "store/file_secrets.h"
 
@@ -42,6 +53,10 @@ struct RunFlags {
   std::string operator_id = "redis-fleet";
   int workers = 4;
   int drain_seconds = 10;
+  int orphan_grace_seconds = 60;
+  std::string self_service_addr;  // empty: off
+  std::string self_service_pool = "local";
+  std::string self_service_public_host;
 };
 
 // Adapts the DirStore to the Manager's start/stop order.
@@ -66,6 +81,68 @@ class ServerRunnable final : public runtime::Runnable {
   std::shared_ptr<server::HttpServer> server_;
   std::string addr_;
 };
+
+// The drivers of a Docker pool (provider local or static, runtime docker).
+StatusOr<controllers::PoolDrivers> DockerPoolDrivers(const api::HostPool& pool,
+                                                     store::SecretStore& secrets,
+                                                     std::shared_ptr<Clock> clock,
+                                                     std::shared_ptr<Logger> log) {
+  const api::DockerSpec docker = pool.spec.docker.value_or(api::DockerSpec{});
+  providers::DockerRuntime::Options opts;
+  opts.image = docker.image;
+  opts.network_mode = docker.network_mode;
+  opts.bind_address = docker.bind_address == "0.0.0.0" ? "" : docker.bind_address;
+  opts.default_endpoint = docker.endpoint;
+  opts.ca_file = docker.tls.ca_file;
+  opts.cert_file = docker.tls.cert_file;
+  opts.key_file = docker.tls.key_file;
+  if (docker.basic_auth_secret_ref) {
+    auto auth = secrets.Read(pool.metadata.namespace_, *docker.basic_auth_secret_ref);
+    if (!auth) return auth.error().WithContext("spec.docker.basicAuthSecretRef");
+    opts.basic_auth = *auth;
+  }
+  auto runtime = std::make_shared<providers::DockerRuntime>(
+      opts, clock, log->With({{"component", "docker-runtime"}, {"pool", pool.metadata.name}}));
+
+  std::vector<api::StaticHost> hosts;
+  if (pool.spec.provider == api::HostProviderType::kLocal) {
+    const std::string address =
+        docker.bind_address.empty() || docker.bind_address == "0.0.0.0" ? "127.0.0.1"
+                                                                         : docker.bind_address;
+    hosts.push_back(api::StaticHost{"local", docker.endpoint, address});
+  } else {
+    hosts = pool.spec.static_hosts.value_or(api::StaticSpec{}).hosts;
+  }
+  providers::StaticHostProvider::Ping ping = [runtime](const providers::Host& h) -> Status {
+    RF_ASSIGN_OR_RETURN(auto client, runtime->ClientFor(h));
+    auto pong = client->Ping();
+    return pong.ok() ? Status::Ok() : pong.status();
+  };
+  providers::StaticHostProvider::Heartbeats heartbeats;
+  if (pool.spec.discovery && !pool.spec.discovery->redis_url.empty()) {
+    auto registry = std::make_shared<redis::HeartbeatRegistry>(pool.spec.discovery->redis_url,
+                                                               std::chrono::milliseconds(2000));
+    const std::string prefix = pool.spec.discovery->key_prefix;
+    heartbeats = [registry, prefix, log]() -> StatusOr<std::set<std::string>> {
+      auto scan = registry->Scan(prefix);
+      if (!scan.ok()) {
+        log->Warn("cannot read the heartbeat registry; judging hosts by ping",
+                  {{"error", scan.status().ToString()}});
+        return scan.status();
+      }
+      std::set<std::string> alive;
+      for (const auto& [name, beat] : scan->hosts) alive.insert(name);
+      for (const auto& [name, why] : scan->unparsable) {
+        alive.insert(name);  // it beats; only its content is unreadable
+        log->Warn("unreadable heartbeat", {{"host", name}, {"problem", why}});
+      }
+      return alive;
+    };
+  }
+  auto provider = std::make_shared<providers::StaticHostProvider>(std::move(hosts), std::move(ping),
+                                                                  std::move(heartbeats));
+  return controllers::PoolDrivers{provider, runtime};
+}
 
 int Run(const RunFlags& f) {
   LogFormat format;
@@ -94,7 +171,8 @@ int Run(const RunFlags& f) {
 
   auto store = std::make_shared<store::DirStore>(
       store::DirStore::Options{f.dir, f.state_dir, std::chrono::milliseconds(100),
-                               std::chrono::seconds(10), std::chrono::milliseconds(25)},
+                               std::chrono::seconds(10), std::chrono::milliseconds(25),
+                               f.state_dir + "/self-service"},
       clock, log->With({{"component", "dirstore"}}),
       random);
   store->SetProblemsCallback([metrics](std::size_t n) { metrics->SetInvalidResources(static_cast<int64_t>(n)); });
@@ -108,14 +186,20 @@ int Run(const RunFlags& f) {
 
   auto pools = std::make_shared<controllers::PoolRegistry>(
       [=](const api::HostPool& pool) -> StatusOr<controllers::PoolDrivers> {
-        if (pool.spec.provider == api::HostProviderType::kLocal &&
-            pool.spec.runtime == api::RuntimeType::kProcess) {
-          return controllers::PoolDrivers{local_hosts, process_runtime};
+        if (pool.spec.runtime == api::RuntimeType::kProcess) {
+          if (pool.spec.provider == api::HostProviderType::kLocal) {
+            return controllers::PoolDrivers{local_hosts, process_runtime};
+          }
+          return InvalidArgumentError("spec.runtime process runs on this machine only: use "
+                                      "provider local, or runtime docker");
         }
-        return InvalidArgumentError(fmt::format(
-            "spec.provider {} with spec.runtime {} is not available in this build yet "
-            "(available: provider local with runtime process)",
-            api::EnumName(pool.spec.provider), api::EnumName(pool.spec.runtime)));
+        if (pool.spec.provider == api::HostProviderType::kLocal ||
+            pool.spec.provider == api::HostProviderType::kStatic) {
+          return DockerPoolDrivers(pool, *secrets, clock, log);
+        }
+        return UnimplementedError(fmt::format(
+            "spec.provider {} is not available in this build yet (available: local, static)",
+            api::EnumName(pool.spec.provider)));
       });
   auto ledger = std::make_shared<controllers::UsageLedger>();
   auto phases = std::make_shared<controllers::PhaseCounter>(
@@ -128,6 +212,14 @@ int Run(const RunFlags& f) {
       random, log->With({{"controller", "redisinstance"}}), ri_opts);
   controllers::HostPoolOptions hp_opts;
   hp_opts.operator_id = f.operator_id;
+  hp_opts.orphan_grace = std::chrono::seconds(f.orphan_grace_seconds);
+  hp_opts.orphan_scan_interval =
+      std::min<std::chrono::milliseconds>(std::chrono::seconds(30), hp_opts.orphan_grace / 2);
+  // Set once the instance controller exists: a host changing state (Lost) wakes its instances.
+  auto on_hosts_changed = std::make_shared<std::function<void(const api::Key&)>>();
+  hp_opts.on_hosts_changed = [on_hosts_changed](const api::Key& pool) {
+    if (*on_hosts_changed) (*on_hosts_changed)(pool);
+  };
   auto hp_reconciler = std::make_shared<controllers::HostPoolReconciler>(
       store, pools, ledger, clock, log->With({{"controller", "hostpool"}}), hp_opts);
 
@@ -156,6 +248,15 @@ int Run(const RunFlags& f) {
     return keys;
   };
   ri_ctrl->SetResyncSource([keys_of] { return keys_of(api::Kind::kRedisInstance); });
+  *on_hosts_changed = [store, ri_ctrl](const api::Key& pool) {
+    if (auto all = store->List(api::Kind::kRedisInstance)) {
+      for (const auto& o : *all) {
+        const auto& ri = std::get<api::RedisInstance>(o);
+        if (ri.metadata.namespace_ == pool.namespace_ && ri.spec.host_pool == pool.name)
+          ri_ctrl->Enqueue(ri.metadata.key());
+      }
+    }
+  };
   hp_ctrl->SetResyncSource([keys_of] { return keys_of(api::Kind::kHostPool); });
 
   (void)store->Watch(api::Kind::kRedisInstance, [store, ri_ctrl, hp_ctrl](const store::Event& ev) {
@@ -185,10 +286,28 @@ int Run(const RunFlags& f) {
   }
   server::AddMetricsRoute(*metrics_server, [metrics] { return metrics->Serialize(); });
 
+  std::shared_ptr<server::HttpServer> self_service_http;
+  std::shared_ptr<server::SelfService> self_service;
+  if (!f.self_service_addr.empty()) {
+    server::SelfServiceOptions ss_opts;
+    ss_opts.pool = f.self_service_pool;
+    ss_opts.public_host = f.self_service_public_host;
+    self_service = std::make_shared<server::SelfService>(
+        store, secrets,
+        std::make_shared<server::DirInstanceRequests>(store, f.state_dir + "/self-service"), clock,
+        random, log->With({{"component", "self-service"}}), ss_opts);
+    self_service_http = std::make_shared<server::HttpServer>(
+        "self-service", log->With({{"component", "self-service"}}), clock);
+    self_service->Register(self_service_http->raw());
+  }
+
   runtime::Manager manager(log->With({{"component", "manager"}}));
   manager.Add(std::make_shared<StoreRunnable>(store));
   manager.Add(std::make_shared<ServerRunnable>(health, f.health_addr));
   if (metrics_server != health) manager.Add(std::make_shared<ServerRunnable>(metrics_server, f.metrics_addr));
+  if (self_service_http) {
+    manager.Add(std::make_shared<ServerRunnable>(self_service_http, f.self_service_addr));
+  }
   manager.AddController(hp_ctrl);
   manager.AddController(ri_ctrl);
   if (Status s = manager.Start(); !s.ok()) {
@@ -204,12 +323,35 @@ int Run(const RunFlags& f) {
   return rc;
 }
 
+// `redis-fleet agent`: heartbeats of one Docker host until SIGTERM/SIGINT.
+int Agent(const agent::Options& options, const std::string& log_format, const std::string& log_level) {
+  LogFormat format;
+  LogLevel level;
+  if (!ParseLogFormat(log_format, &format) || !ParseLogLevel(log_level, &level)) {
+    std::cerr << "error: --log-format must be text or json, --log-level debug|info|warn|error\n";
+    return 2;
+  }
+  auto log = std::make_shared<Logger>(format, level, std::make_shared<RealClock>());
+  // Signals are blocked in every thread (BlockSignals); poll for one without waiting.
+  auto stop = [] {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    timespec zero{0, 0};
+    return sigtimedwait(&set, nullptr, &zero) > 0;
+  };
+  return agent::Run(options, log, stop);
+}
+
 }  // namespace
 }  // namespace redisfleet
 
 int main(int argc, char** argv) {
   using namespace redisfleet;
   LimitMallocArenas();
+  // hiredis and libcurl write to sockets with write(): a peer that closed must not kill us.
+  std::signal(SIGPIPE, SIG_IGN);
   runtime::Manager::BlockSignals();  // before any thread exists, so every thread inherits it
 
   CLI::App app{"redis-fleet: hosts Redis and right-sizes it"};
@@ -233,6 +375,17 @@ int main(int argc, char** argv) {
   run->add_option("--workers", run_flags.workers, "Reconcile workers per kind")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  run->add_option("--orphan-grace-seconds", run_flags.orphan_grace_seconds,
+                  "How long a Redis labelled as ours that no RedisInstance owns is left before removal")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  run->add_option("--self-service-addr", run_flags.self_service_addr,
+                  "Serve the one-click page and /v1/instances here (e.g. 127.0.0.1:8080); off when empty");
+  run->add_option("--self-service-pool", run_flags.self_service_pool,
+                  "HostPool that self-service instances go to (its spec.quota applies)")
+      ->capture_default_str();
+  run->add_option("--self-service-public-host", run_flags.self_service_public_host,
+                  "Host name shown in the connection line (default: the instance's endpoint host)");
   run->add_option("--drain-seconds", run_flags.drain_seconds,
                   "How long SIGTERM waits for in-flight reconciles")
       ->capture_default_str();
@@ -249,7 +402,35 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
 
+  agent::Options agent_opts;
+  std::string agent_log_format = "text", agent_log_level = "info";
+  int64_t agent_ttl = 10, agent_interval_ms = 3000;
+  auto* agent_cmd = app.add_subcommand("agent", "Announce this Docker host in a pool's discovery Redis");
+  agent_cmd->add_option("--discovery-url", agent_opts.discovery_url,
+                        "redis://[user:password@]host:port/db of the registry (spec.discovery.redisURL)")
+      ->required();
+  agent_cmd->add_option("--key-prefix", agent_opts.key_prefix, "spec.discovery.keyPrefix")
+      ->capture_default_str();
+  agent_cmd->add_option("--name", agent_opts.name, "This host's name in its pool")->required();
+  agent_cmd->add_option("--address", agent_opts.address, "Where clients reach this host's Redis servers")
+      ->required();
+  agent_cmd->add_option("--docker-endpoint", agent_opts.docker_endpoint, "This host's Docker Engine API")
+      ->capture_default_str();
+  agent_cmd->add_option("--ttl-seconds", agent_ttl, "Heartbeat expiry (spec.discovery.ttlSeconds)")
+      ->capture_default_str();
+  agent_cmd->add_option("--interval-ms", agent_interval_ms, "Time between heartbeats")->capture_default_str();
+  agent_cmd->add_option("--log-format", agent_log_format, "text or json")->capture_default_str();
+  agent_cmd->add_option("--log-level", agent_log_level, "debug, info, warn or error")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
+
+  if (*agent_cmd) {
+    agent_opts.ttl = std::chrono::seconds(agent_ttl);
+    agent_opts.interval = std::chrono::milliseconds(agent_interval_ms);
+    // The proxy credentials come from the environment, never the command line (ps shows it).
+    if (const char* auth = std::getenv("REDISFLEET_DOCKER_BASIC_AUTH")) agent_opts.docker_basic_auth = auth;
+    return Agent(agent_opts, agent_log_format, agent_log_level);
+  }
 
   if (*run) return Run(run_flags);
   if (*validate) return cli::Validate(validate_files, std::cout, std::cerr);

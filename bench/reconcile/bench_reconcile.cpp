@@ -96,7 +96,7 @@ int Main(int argc, char** argv) {
       });
 
   const auto t0 = std::chrono::steady_clock::now();
-  auto store = std::make_shared<store::DirStore>(store::DirStore::Options{dir, state, std::chrono::milliseconds(100), std::chrono::seconds(10), std::chrono::milliseconds(25)}, clock, log, random);
+  auto store = std::make_shared<store::DirStore>(store::DirStore::Options{dir, state, std::chrono::milliseconds(100), std::chrono::seconds(10), std::chrono::milliseconds(25), ""}, clock, log, random);
   auto secrets = std::make_shared<store::FileSecretStore>(dir, state);
   auto ri_rec = std::make_shared<controllers::RedisInstanceReconciler>(
       store, secrets, pools, ledger, nullptr, phases, clock, random, log);
