@@ -172,7 +172,13 @@ StatusOr<runtime::Result> HostPoolReconciler::Reconcile(const api::Key& key) {
 
   RF_RETURN_IF_ERROR(write(std::move(st)));
   if (hosts_changed && options_.on_hosts_changed) options_.on_hosts_changed(key);
-  return runtime::Result{options_.resync};
+  // With heartbeats, look again within one TTL, so a silent host is Lost in about that time.
+  auto next = options_.resync;
+  if (pool.spec.discovery && pool.spec.discovery->ttl_seconds > 0) {
+    next = std::min<std::chrono::milliseconds>(
+        next, std::chrono::milliseconds(pool.spec.discovery->ttl_seconds * 1000 / 2 + 1));
+  }
+  return runtime::Result{next};
 }
 
 Status HostPoolReconciler::CollectOrphans(const api::HostPool& pool, const PoolDrivers& drivers,
