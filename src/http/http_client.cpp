@@ -1,6 +1,7 @@
 #include "http/http_client.h"
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <cctype>
@@ -61,6 +62,66 @@ size_t WriteHeader(char* data, size_t size, size_t nmemb, void* user) {
   }
   return size * nmemb;
 }
+
+// What OpenSSL saw of the TLS handshake during the current Do() on this thread. With TLS 1.3
+// the client's side of the handshake ends before the server has checked the client
+// certificate: a server that refuses it then sends a fatal alert and closes (often with a
+// reset, as the client's last handshake records are still unread). curl may then fail on its
+// first write before reading the alert, and its error buffer keeps the first, unrelated,
+// non-fatal message ("getpeername() failed ..."). These observations name the real cause.
+struct TlsObserved {
+  bool cert_requested = false;  // the server sent a CertificateRequest
+  bool handshake_done = false;
+  int alert = -1;          // the first fatal alert received (RFC 8446 section 6), -1 when none
+  std::string alert_text;  // OpenSSL's name for it ("bad certificate")
+};
+thread_local TlsObserved* t_tls = nullptr;
+
+void ObserveTls(const SSL* ssl, int where, int ret) {
+  TlsObserved* o = t_tls;
+  if (o == nullptr) return;
+  if ((where & SSL_CB_LOOP) != 0 && SSL_get_state(ssl) == TLS_ST_CR_CERT_REQ) o->cert_requested = true;
+  if ((where & SSL_CB_HANDSHAKE_DONE) != 0) o->handshake_done = true;
+  if ((where & SSL_CB_READ_ALERT) == SSL_CB_READ_ALERT && (ret >> 8) == SSL3_AL_FATAL &&
+      o->alert < 0) {
+    o->alert = ret & 0xff;
+    o->alert_text = SSL_alert_desc_string_long(ret);
+  }
+}
+
+CURLcode InstallTlsObserver(CURL* /*curl*/, void* ssl_ctx, void* /*user*/) {
+  SSL_CTX_set_info_callback(static_cast<SSL_CTX*>(ssl_ctx), &ObserveTls);
+  return CURLE_OK;
+}
+
+// Alerts saying the peer refused our credentials (certificate or access).
+bool IsCredentialAlert(int alert) {
+  switch (alert) {
+    case SSL3_AD_BAD_CERTIFICATE:
+    case SSL3_AD_UNSUPPORTED_CERTIFICATE:
+    case SSL3_AD_CERTIFICATE_REVOKED:
+    case SSL3_AD_CERTIFICATE_EXPIRED:
+    case SSL3_AD_CERTIFICATE_UNKNOWN:
+    case TLS1_AD_UNKNOWN_CA:
+    case TLS1_AD_ACCESS_DENIED:
+    case TLS13_AD_CERTIFICATE_REQUIRED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+// Points t_tls at `observed` for the lifetime of one transfer on this thread.
+class TlsObserverScope {
+ public:
+  explicit TlsObserverScope(TlsObserved* observed) : previous_(t_tls) { t_tls = observed; }
+  ~TlsObserverScope() { t_tls = previous_; }
+  TlsObserverScope(const TlsObserverScope&) = delete;
+  TlsObserverScope& operator=(const TlsObserverScope&) = delete;
+
+ private:
+  TlsObserved* previous_;
+};
 
 }  // namespace
 
@@ -126,6 +187,8 @@ StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
   if (!options_.cert_file.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, options_.cert_file.c_str());
   if (!options_.key_file.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, options_.key_file.c_str());
+  // Only OpenSSL builds of libcurl accept this; others keep curl's own messages.
+  curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, &InstallTlsObserver);
   if (options_.insecure_skip_verify) {
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -169,10 +232,34 @@ StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   if (!header_list) return fail(InternalError(what + ": out of memory building headers"));
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, header_list.get());
 
-  CURLcode rc = curl_easy_perform(c);
+  TlsObserved tls;
+  CURLcode rc;
+  {
+    TlsObserverScope scope(&tls);
+    rc = curl_easy_perform(c);
+  }
   if (rc != CURLE_OK) {
     std::string detail = errbuf[0] != '\0' ? std::string(Trim(errbuf)) : curl_easy_strerror(rc);
     std::string message = what + ": " + detail;
+    constexpr std::string_view kRefusedHint =
+        " (the server refused our client certificate: check the certificate, its key, and that "
+        "the server trusts the CA that signed it)";
+    if (tls.alert >= 0) {
+      message = what + ": TLS alert from the server: " + tls.alert_text;
+      if (IsCredentialAlert(tls.alert)) {
+        return fail(UnauthenticatedError(message + std::string(kRefusedHint)));
+      }
+      return fail(UnavailableError(message));
+    }
+    // Not a byte of the request got out: the server dropped the connection it had just
+    // completed, right after asking for our certificate.
+    long request_bytes = 0;
+    curl_easy_getinfo(c, CURLINFO_REQUEST_SIZE, &request_bytes);
+    if (tls.cert_requested && tls.handshake_done && rc == CURLE_SEND_ERROR && request_bytes == 0) {
+      return fail(UnauthenticatedError(
+          what + ": the server asked for a client certificate, completed the TLS handshake and "
+                 "closed the connection before reading the request" + std::string(kRefusedHint)));
+    }
     switch (rc) {
       case CURLE_OPERATION_TIMEDOUT:
         return fail(DeadlineExceededError(message));

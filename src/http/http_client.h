@@ -54,7 +54,8 @@ class HttpClient {
   // Sends one request and reads the whole response. Any HTTP status is a response, not an
   // error (callers map statuses, e.g. with StatusFromHttp). Transport failures are kUnavailable
   // and a timeout is kDeadlineExceeded, with a message naming the method and the URL
-  // (credentials redacted). InvalidArgument for a request curl cannot build.
+  // (credentials redacted); a TLS server that refuses the client certificate (its fatal alert
+  // names it) is kUnauthenticated. InvalidArgument for a request curl cannot build.
   StatusOr<HttpResponse> Do(const HttpRequest& request) const;
 
   // The base URL as it may appear in messages: userinfo redacted, unix sockets as unix://.
