@@ -342,17 +342,18 @@ StatusOr<api::RedisInstance> SelfService::Owned(const std::string& requester,
   return std::move(*ri);
 }
 
+SelfService::Reply SelfService::NotOwnedReply(const Status& error, const std::string& name) const {
+  if (error.code() == StatusCode::kNotFound) {
+    return {404, ErrorBody("instance " + name + " not found"), ""};
+  }
+  logger_->Warn("self-service cannot read instance",
+                {{"instance", options_.namespace_ + "/" + name}, {"error", error.ToString()}});
+  return {HttpStatusForBackendError(error), ErrorBody("try again later"), ""};
+}
+
 SelfService::Reply SelfService::Show(const std::string& requester, const std::string& name) {
   auto owned = Owned(requester, name);
-  if (!owned) {
-    if (owned.error().code() == StatusCode::kNotFound) {
-      return {404, ErrorBody("instance " + name + " not found"), ""};
-    }
-    logger_->Warn("self-service cannot read instance",
-                  {{"instance", options_.namespace_ + "/" + name},
-                   {"error", owned.error().ToString()}});
-    return {HttpStatusForBackendError(owned.error()), ErrorBody("try again later"), ""};
-  }
+  if (!owned) return NotOwnedReply(owned.error(), name);
   const api::RedisInstance& ri = *owned;
   const api::Phase phase = ri.metadata.deleting() ? api::Phase::kDeleting : ri.status.phase;
   json pending{{"name", ri.metadata.name}, {"phase", std::string(api::EnumName(phase))}};
@@ -397,15 +398,7 @@ SelfService::Reply SelfService::Show(const std::string& requester, const std::st
 
 SelfService::Reply SelfService::Remove(const std::string& requester, const std::string& name) {
   auto owned = Owned(requester, name);
-  if (!owned) {
-    if (owned.error().code() == StatusCode::kNotFound) {
-      return {404, ErrorBody("instance " + name + " not found"), ""};
-    }
-    logger_->Warn("self-service cannot read instance",
-                  {{"instance", options_.namespace_ + "/" + name},
-                   {"error", owned.error().ToString()}});
-    return {HttpStatusForBackendError(owned.error()), ErrorBody("try again later"), ""};
-  }
+  if (!owned) return NotOwnedReply(owned.error(), name);
   const api::Key key = owned->metadata.key();
   const Status st = requests_->Delete(key);
   if (st.code() == StatusCode::kNotFound) {

@@ -88,6 +88,8 @@ class SelfService {
   Reply Remove(const std::string& requester, const std::string& name);
   // The instance `name` if it exists, is self-service and belongs to `requester`; else NotFound.
   StatusOr<api::RedisInstance> Owned(const std::string& requester, const std::string& name);
+  // 404 for NotFound (absent or not this requester's), else a logged backend error.
+  Reply NotOwnedReply(const Status& error, const std::string& name) const;
   StatusOr<api::Quota> PoolQuota();
   std::string NewName();
 

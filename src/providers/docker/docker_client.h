@@ -107,7 +107,8 @@ struct PingResult {
 
 // Thread-safe (HttpClient is; the negotiated version is guarded). Starts no threads. Every
 // call negotiates the API version on first use. Errors: transport failures are kUnavailable
-// (kDeadlineExceeded on timeout); Docker's {"message"} errors and a proxy's 401 page map by
+// (kDeadlineExceeded on timeout; kUnauthenticated when a TLS daemon refuses our client
+// certificate); Docker's {"message"} errors and a proxy's 401 page map by
 // status (404 NotFound, 409 Conflict, 401 Unauthenticated, 400 InvalidArgument, 5xx
 // Unavailable) with Docker's message in the Status message.
 class DockerClient {

@@ -128,6 +128,30 @@ class SelfServiceTest : public ::testing::Test {
   }
 
   // A client connecting from `source` (any 127.0.0.0/8 address works on loopback).
+  // Sends `request` as raw bytes on a fresh connection and returns everything the server sends
+  // until it closes (or 5 s pass): for requests httplib's client would not make.
+  std::string RawExchange(const std::string& request) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    EXPECT_GE(fd, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(http_->port()));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    timeval timeout{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    EXPECT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+    std::string response;
+    char buf[4096];
+    for (;;) {
+      const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) break;  // closed by the server
+      response.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    return response;
+  }
+
   std::unique_ptr<httplib::Client> Client(const std::string& source = "127.0.0.1") {
     auto c = std::make_unique<httplib::Client>("127.0.0.1", http_->port());
     c->set_interface(source.c_str());
@@ -566,26 +590,8 @@ TEST_F(SelfServiceTest, BodiesOver4KiBAre413) {
 // tells the client not to reuse the connection (the server drops it at its idle timeout).
 TEST_F(SelfServiceTest, HugeDeclaredBodyIsRefusedUnread) {
   Start();
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(http_->port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  const std::string head =
-      "POST /v1/instances HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000000\r\n\r\n";
-  ASSERT_EQ(::send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
-  std::string response;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;  // closed by the server
-    response.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
+  const std::string response = RawExchange(
+      "POST /v1/instances HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000000000\r\n\r\n");
   EXPECT_THAT(response, ::testing::StartsWith("HTTP/1.1 413"));
   EXPECT_THAT(response, HasSubstr("Connection: close"));
   EXPECT_THAT(response, HasSubstr("application/json"));
@@ -596,25 +602,8 @@ TEST_F(SelfServiceTest, HugeDeclaredBodyIsRefusedUnread) {
 // body to wait for.
 TEST_F(SelfServiceTest, PostWithoutAnyBodyHeadersIsAccepted) {
   Start();
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(http_->port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-  timeval timeout{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  const std::string head = "POST /v1/instances HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
-  ASSERT_EQ(::send(fd, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
-  std::string response;
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
-    if (n <= 0) break;
-    response.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fd);
+  const std::string response =
+      RawExchange("POST /v1/instances HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
   EXPECT_THAT(response, ::testing::StartsWith("HTTP/1.1 202"));
   EXPECT_EQ(requests_->created().size(), 1u);
 }
