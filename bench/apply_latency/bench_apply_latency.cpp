@@ -14,7 +14,6 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include <csignal>
@@ -76,14 +75,9 @@ int Main(int argc, char** argv) {
     testing::WriteText(res + "/" + name + ".yaml",
                        "apiVersion: redisfleet.io/v1alpha1\nkind: RedisInstance\nmetadata: {name: " + name +
                            "}\nspec: {hostPool: " + pool + ", memoryMiB: 32, maxClients: 20, persistence: none}\n");
-    bool ready = false;
-    while (Steady::now() - t0 < std::chrono::seconds(120)) {
-      if (IsReady(state, name)) {
-        ready = true;
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(2));  // sampling period of the timer
-    }
+    // Looks every 2 ms: the timer's resolution.
+    const bool ready = testing::WaitUntil([&] { return IsReady(state, name); }, std::chrono::seconds(120),
+                                          std::chrono::milliseconds(2));
     if (!ready) {
       std::fprintf(stderr, "%s not Ready after 120 s:\n%s\n", name.c_str(), op.Log().c_str());
       return 1;

@@ -11,6 +11,8 @@
 
 #include <sys/types.h>
 
+#include "support/wait.h"  // WaitUntil
+
 namespace redisfleet::testing {
 
 // A directory under /tmp removed (recursively) on destruction.
@@ -27,9 +29,6 @@ class TempDir {
   std::string path_;
 };
 
-// Polls `cond` every 20 ms until it holds or `timeout` passes. Returns whether it held.
-bool WaitUntil(const std::function<bool()>& cond,
-               std::chrono::milliseconds timeout = std::chrono::seconds(20));
 
 // A TCP port on 127.0.0.1 that was free a moment ago.
 int FreePort();

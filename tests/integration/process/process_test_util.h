@@ -19,18 +19,14 @@
 #include "common/fs.h"
 #include "common/logging.h"
 #include "providers/process/process_runtime.h"
+#include "support/wait.h"
 
 namespace redisfleet::testing {
 
 // Polls `pred` every 10 ms until it holds or `timeout` passes; returns whether it held.
 inline bool WaitFor(const std::function<bool()>& pred,
                     std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (true) {
-    if (pred()) return true;
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
+  return WaitUntil(pred, timeout, std::chrono::milliseconds(10));
 }
 
 // A fresh directory under $TMPDIR (or /tmp), absolute and symlink-free.

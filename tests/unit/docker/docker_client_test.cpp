@@ -14,6 +14,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
+#include "support/wait.h"
 
 namespace redisfleet::docker {
 namespace {
@@ -63,10 +64,7 @@ class FakeDocker {
     server_.Delete(".*", handle);
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    while (!server_.is_running() && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
+    redisfleet::testing::WaitUntil([this] { return server_.is_running(); }, std::chrono::seconds(5));
   }
   ~FakeDocker() {
     server_.stop();

@@ -15,6 +15,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include "support/wait.h"
 
 namespace redisfleet::http {
 namespace {
@@ -24,12 +25,7 @@ using ::testing::Not;
 
 // Polls `cond` until it holds or `timeout` passes.
 bool WaitFor(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
+  return redisfleet::testing::WaitUntil(cond, timeout);
 }
 
 // A cpp-httplib server on 127.0.0.1:0 (or a unix socket) run by one thread, stopped and joined

@@ -17,18 +17,14 @@
 #include "common/clock.h"
 #include "runtime/observer.h"
 #include "runtime/reconciler.h"
+#include "support/wait.h"
 
 namespace redisfleet::runtime::testing {
 
 // Polls `pred` until it holds or `timeout` passes; true if it held.
 inline bool WaitFor(const std::function<bool()>& pred,
                     std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  return true;
+  return redisfleet::testing::WaitUntil(pred, timeout, std::chrono::milliseconds(1));
 }
 
 // Returns scripted results per key (OK once the script is exhausted, or `fallback` if set),

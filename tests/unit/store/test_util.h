@@ -16,6 +16,7 @@
 
 #include "api/types.h"
 #include "store/object_store.h"
+#include "support/wait.h"
 
 namespace redisfleet::store::testing {
 
@@ -93,12 +94,7 @@ class EventRecorder {
 // Polls `condition` until it holds or `deadline` passes; returns whether it held.
 inline bool WaitUntil(const std::function<bool()>& condition,
                       std::chrono::milliseconds deadline = std::chrono::seconds(5)) {
-  const auto end = std::chrono::steady_clock::now() + deadline;
-  while (std::chrono::steady_clock::now() < end) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return condition();
+  return redisfleet::testing::WaitUntil(condition, deadline);
 }
 
 inline std::string InstanceYaml(const std::string& name, int memory_mib = 64,
