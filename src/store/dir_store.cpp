@@ -815,20 +815,25 @@ Status DirStore::Watch(api::Kind kind, std::function<void(const Event&)> handler
   return Status::Ok();
 }
 
-Status DirStore::UpdateStatus(const api::Object& o) {
-  const api::Kind kind = api::KindOf(o);
-  const api::ObjectMeta& meta = api::MetaOf(o);
-  std::lock_guard<std::mutex> lock(mu_);
+StatusOr<DirStore::Record*> DirStore::RecordForWrite(api::Kind kind, const api::ObjectMeta& meta) {
   auto& records = records_[KindIndex(kind)];
   auto it = records.find(meta.key());
   if (it == records.end()) return NotFoundError(Describe(kind, meta.key()) + " not found");
-  Record& record = it->second;
-  const api::ObjectMeta& stored = api::MetaOf(record.object);
+  const api::ObjectMeta& stored = api::MetaOf(it->second.object);
   if (meta.resource_version != stored.resource_version ||
       (!meta.uid.empty() && meta.uid != stored.uid)) {
     return ConflictError(Describe(kind, meta.key()) + " was modified (resourceVersion " +
                          stored.resource_version + ", got " + meta.resource_version + ")");
   }
+  return &it->second;
+}
+
+Status DirStore::UpdateStatus(const api::Object& o) {
+  const api::Kind kind = api::KindOf(o);
+  const api::ObjectMeta& meta = api::MetaOf(o);
+  std::lock_guard<std::mutex> lock(mu_);
+  RF_ASSIGN_OR_RETURN(Record * found, RecordForWrite(kind, meta));
+  Record& record = *found;
   Record updated = record;
   CopyStatus(o, updated.object);
   if (const api::Condition* valid =
@@ -861,15 +866,9 @@ Status DirStore::SetFinalizers(const api::Object& o, std::vector<std::string> fi
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& records = records_[KindIndex(kind)];
-    auto it = records.find(meta.key());
-    if (it == records.end()) return NotFoundError(Describe(kind, meta.key()) + " not found");
-    Record& record = it->second;
+    RF_ASSIGN_OR_RETURN(Record * found, RecordForWrite(kind, meta));
+    Record& record = *found;
     const api::ObjectMeta& stored = api::MetaOf(record.object);
-    if (meta.resource_version != stored.resource_version ||
-        (!meta.uid.empty() && meta.uid != stored.uid)) {
-      return ConflictError(Describe(kind, meta.key()) + " was modified (resourceVersion " +
-                           stored.resource_version + ", got " + meta.resource_version + ")");
-    }
     if (stored.deleting() && finalizers.empty()) {
       std::error_code ec;
       fs::remove(RecordPath(kind, meta.key()), ec);
@@ -877,7 +876,7 @@ Status DirStore::SetFinalizers(const api::Object& o, std::vector<std::string> fi
         return UnavailableError("cannot remove the record of " + Describe(kind, meta.key()) + ": " +
                                 ec.message());
       }
-      records.erase(it);
+      records.erase(meta.key());
       events_.Enqueue(EventType::kDeleted, kind, meta.key());
       logger_->Debug("object deleted",
                      {{"kind", api::EnumName(kind)}, {"key", meta.key().ToString()}});

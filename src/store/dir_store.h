@@ -140,6 +140,9 @@ class DirStore final : public ObjectStore {
 
   // Require mu_.
   std::string RecordPath(api::Kind kind, const api::Key& key) const;
+  // The record `meta` names, if it exists and `meta` is current (resourceVersion and uid):
+  // NotFound / Conflict otherwise.
+  StatusOr<Record*> RecordForWrite(api::Kind kind, const api::ObjectMeta& meta);
   // The path of a scanned file by its name in the scan (generated_dir files are prefixed).
   std::string PathOf(const std::string& name) const;
   static constexpr std::string_view kGeneratedPrefix = "generated/";
