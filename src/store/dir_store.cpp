@@ -46,10 +46,6 @@ bool IsDesiredFileName(std::string_view name) {
   return EndsWith(name, ".yaml") || EndsWith(name, ".yml");
 }
 
-std::string Describe(api::Kind kind, const api::Key& key) {
-  return std::string(api::EnumName(kind)) + " " + key.ToString();
-}
-
 std::string ObjectsDir(const std::string& state_dir, api::Kind kind) {
   return state_dir + "/objects/" + std::string(api::KindPlural(kind));
 }
@@ -820,11 +816,7 @@ StatusOr<DirStore::Record*> DirStore::RecordForWrite(api::Kind kind, const api::
   auto it = records.find(meta.key());
   if (it == records.end()) return NotFoundError(Describe(kind, meta.key()) + " not found");
   const api::ObjectMeta& stored = api::MetaOf(it->second.object);
-  if (meta.resource_version != stored.resource_version ||
-      (!meta.uid.empty() && meta.uid != stored.uid)) {
-    return ConflictError(Describe(kind, meta.key()) + " was modified (resourceVersion " +
-                         stored.resource_version + ", got " + meta.resource_version + ")");
-  }
+  RF_RETURN_IF_ERROR(CheckCurrent(kind, stored, meta));
   return &it->second;
 }
 

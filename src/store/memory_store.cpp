@@ -16,10 +16,6 @@ std::string SequentialUid(uint64_t n) {
   return buf;
 }
 
-std::string Describe(api::Kind kind, const api::Key& key) {
-  return std::string(api::EnumName(kind)) + " " + key.ToString();
-}
-
 }  // namespace
 
 MemoryStore::MemoryStore(std::shared_ptr<Clock> clock) : clock_(std::move(clock)) {}
@@ -64,11 +60,7 @@ Status MemoryStore::UpdateStatus(const api::Object& o) {
   auto it = objects.find(meta.key());
   if (it == objects.end()) return NotFoundError(Describe(kind, meta.key()) + " not found");
   api::ObjectMeta& stored = api::MetaOf(it->second.object);
-  if (meta.resource_version != stored.resource_version ||
-      (!meta.uid.empty() && meta.uid != stored.uid)) {
-    return ConflictError(Describe(kind, meta.key()) + " was modified (resourceVersion " +
-                         stored.resource_version + ", got " + meta.resource_version + ")");
-  }
+  RF_RETURN_IF_ERROR(CheckCurrent(kind, stored, meta));
   CopyStatus(o, it->second.object);
   stored.resource_version = NextResourceVersion();
   return Status::Ok();
@@ -83,11 +75,7 @@ Status MemoryStore::SetFinalizers(const api::Object& o, std::vector<std::string>
     auto it = objects.find(meta.key());
     if (it == objects.end()) return NotFoundError(Describe(kind, meta.key()) + " not found");
     api::ObjectMeta& stored = api::MetaOf(it->second.object);
-    if (meta.resource_version != stored.resource_version ||
-        (!meta.uid.empty() && meta.uid != stored.uid)) {
-      return ConflictError(Describe(kind, meta.key()) + " was modified (resourceVersion " +
-                           stored.resource_version + ", got " + meta.resource_version + ")");
-    }
+    RF_RETURN_IF_ERROR(CheckCurrent(kind, stored, meta));
     if (stored.deleting() && finalizers.empty()) {
       objects.erase(it);
       events_.Enqueue(EventType::kDeleted, kind, meta.key());

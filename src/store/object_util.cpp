@@ -40,6 +40,19 @@ bool CopySpec(const api::Object& from, api::Object& to) {
   return true;
 }
 
+std::string Describe(api::Kind kind, const api::Key& key) {
+  return std::string(api::EnumName(kind)) + " " + key.ToString();
+}
+
+Status CheckCurrent(api::Kind kind, const api::ObjectMeta& stored, const api::ObjectMeta& given) {
+  if (given.resource_version != stored.resource_version ||
+      (!given.uid.empty() && given.uid != stored.uid)) {
+    return ConflictError(Describe(kind, given.key()) + " was modified (resourceVersion " +
+                         stored.resource_version + ", got " + given.resource_version + ")");
+  }
+  return Status::Ok();
+}
+
 void ResetStatus(api::Object& o) {
   std::visit([](auto& v) { v.status = {}; }, o);
 }

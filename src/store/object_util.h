@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/types.h"
+#include "common/status.h"
 
 namespace redisfleet::store {
 
@@ -21,6 +22,12 @@ const std::vector<api::Condition>& ConditionsOf(const api::Object& o);
 bool CopyStatus(const api::Object& from, api::Object& to);
 // Sets `to`'s spec to `from`'s. Same kind rule as CopyStatus.
 bool CopySpec(const api::Object& from, api::Object& to);
+// "RedisInstance ns/name", for messages.
+std::string Describe(api::Kind kind, const api::Key& key);
+// OK when `given` is the current version of `stored` (same resourceVersion, and same uid when
+// `given` has one); else Conflict naming both versions. Both stores' optimistic concurrency.
+Status CheckCurrent(api::Kind kind, const api::ObjectMeta& stored, const api::ObjectMeta& given);
+
 // Resets the status to the kind's default.
 void ResetStatus(api::Object& o);
 
