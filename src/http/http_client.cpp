@@ -47,9 +47,65 @@ struct SlistDeleter {
   void operator()(curl_slist* l) const { curl_slist_free_all(l); }
 };
 
+// Where the body goes: collected into response->body, or handed to a streaming sink.
+struct BodyTarget {
+  CURL* curl = nullptr;
+  HttpResponse* response = nullptr;
+  const HttpClient::BodySink* sink = nullptr;
+  bool sink_stopped = false;
+};
+
 size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
-  static_cast<std::string*>(user)->append(data, size * nmemb);
-  return size * nmemb;
+  auto* target = static_cast<BodyTarget*>(user);
+  const size_t n = size * nmemb;
+  if (target->sink == nullptr) {
+    target->response->body.append(data, n);
+    return n;
+  }
+  curl_easy_getinfo(target->curl, CURLINFO_RESPONSE_CODE, &target->response->status);
+  if (!(*target->sink)(*target->response, std::string_view(data, n))) {
+    target->sink_stopped = true;
+    return 0;  // curl ends the transfer with CURLE_WRITE_ERROR
+  }
+  return n;
+}
+
+struct MultiDeleter {
+  void operator()(CURLM* m) const { curl_multi_cleanup(m); }
+};
+
+// Runs one transfer on a multi handle so that `stop` can be polled while the stream is idle.
+// Returns CURLE_ABORTED_BY_CALLBACK when `stop` ended it.
+CURLcode PerformPolling(CURL* c, const std::function<bool()>& stop) {
+  std::unique_ptr<CURLM, MultiDeleter> multi(curl_multi_init());
+  if (!multi) return CURLE_OUT_OF_MEMORY;
+  if (curl_multi_add_handle(multi.get(), c) != CURLM_OK) return CURLE_FAILED_INIT;
+  CURLcode result = CURLE_OK;
+  for (;;) {
+    int running = 0;
+    if (curl_multi_perform(multi.get(), &running) != CURLM_OK) {
+      result = CURLE_RECV_ERROR;
+      break;
+    }
+    if (running == 0) {
+      int queued = 0;
+      result = CURLE_RECV_ERROR;
+      while (CURLMsg* msg = curl_multi_info_read(multi.get(), &queued)) {
+        if (msg->msg == CURLMSG_DONE && msg->easy_handle == c) result = msg->data.result;
+      }
+      break;
+    }
+    if (stop && stop()) {
+      result = CURLE_ABORTED_BY_CALLBACK;
+      break;
+    }
+    if (curl_multi_poll(multi.get(), nullptr, 0, 50, nullptr) != CURLM_OK) {
+      result = CURLE_RECV_ERROR;
+      break;
+    }
+  }
+  curl_multi_remove_handle(multi.get(), c);
+  return result;
 }
 
 size_t WriteHeader(char* data, size_t size, size_t nmemb, void* user) {
@@ -144,6 +200,16 @@ HttpClient::HttpClient(HttpClientOptions options) : options_(std::move(options))
 }
 
 StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
+  return Exchange(request, nullptr, nullptr);
+}
+
+StatusOr<HttpResponse> HttpClient::DoStream(const HttpRequest& request, const BodySink& on_body,
+                                            const std::function<bool()>& stop) const {
+  return Exchange(request, &on_body, &stop);
+}
+
+StatusOr<HttpResponse> HttpClient::Exchange(const HttpRequest& request, const BodySink* on_body,
+                                            const std::function<bool()>* stop) const {
   std::string path = request.path_and_query.empty() ? "/" : request.path_and_query;
   if (path.front() != '/') path.insert(path.begin(), '/');
   const std::string what = request.method + " " + display_base_ + RedactSecrets(path);
@@ -180,13 +246,28 @@ StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, static_cast<long>(request.timeout.count()));
   curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &WriteBody);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
+  BodyTarget body_target{c, &response, on_body, false};
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &body_target);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, &WriteHeader);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &response.headers);
   if (!unix_socket_.empty()) curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, unix_socket_.c_str());
   if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
   if (!options_.cert_file.empty()) curl_easy_setopt(c, CURLOPT_SSLCERT, options_.cert_file.c_str());
   if (!options_.key_file.empty()) curl_easy_setopt(c, CURLOPT_SSLKEY, options_.key_file.c_str());
+  // curl copies blobs (CURL_BLOB_COPY), so these may point into options_.
+  auto set_blob = [c](CURLoption option, const std::string& pem) {
+    curl_blob blob{const_cast<char*>(pem.data()), pem.size(), CURL_BLOB_COPY};
+    curl_easy_setopt(c, option, &blob);
+  };
+  if (!options_.ca_pem.empty()) set_blob(CURLOPT_CAINFO_BLOB, options_.ca_pem);
+  if (!options_.cert_pem.empty()) {
+    set_blob(CURLOPT_SSLCERT_BLOB, options_.cert_pem);
+    curl_easy_setopt(c, CURLOPT_SSLCERTTYPE, "PEM");
+  }
+  if (!options_.key_pem.empty()) {
+    set_blob(CURLOPT_SSLKEY_BLOB, options_.key_pem);
+    curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
+  }
   // Only OpenSSL builds of libcurl accept this; others keep curl's own messages.
   curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, &InstallTlsObserver);
   if (options_.insecure_skip_verify) {
@@ -236,7 +317,11 @@ StatusOr<HttpResponse> HttpClient::Do(const HttpRequest& request) const {
   CURLcode rc;
   {
     TlsObserverScope scope(&tls);
-    rc = curl_easy_perform(c);
+    rc = on_body == nullptr ? curl_easy_perform(c) : PerformPolling(c, *stop);
+  }
+  if (on_body != nullptr) {
+    if (rc == CURLE_ABORTED_BY_CALLBACK) return fail(CancelledError(what + ": stopped"));
+    if (body_target.sink_stopped && rc == CURLE_WRITE_ERROR) rc = CURLE_OK;
   }
   if (rc != CURLE_OK) {
     std::string detail = errbuf[0] != '\0' ? std::string(Trim(errbuf)) : curl_easy_strerror(rc);

@@ -4,6 +4,7 @@
 // certificate) or a unix socket. Credentials never appear in the Status messages it produces.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -38,6 +39,11 @@ struct HttpClientOptions {
   std::string ca_file{};    // https: verify the server against this CA bundle
   std::string cert_file{};  // https: client certificate (PEM)
   std::string key_file{};   // https: its key (PEM)
+  // The same as PEM data held in memory (kubeconfig "*-data" fields); used when non-empty,
+  // never written to disk.
+  std::string ca_pem{};
+  std::string cert_pem{};
+  std::string key_pem{};
   bool insecure_skip_verify = false;
   std::string basic_auth{};    // "user:password", sent as HTTP basic auth
   std::string bearer_token{};  // sent as "Authorization: Bearer <token>"
@@ -58,6 +64,17 @@ class HttpClient {
   // names it) is kUnauthenticated. InvalidArgument for a request curl cannot build.
   StatusOr<HttpResponse> Do(const HttpRequest& request) const;
 
+  // Called with the response so far (status and headers set, body empty) and the next piece of
+  // the body as it arrives. Returning false ends the transfer.
+  using BodySink = std::function<bool(const HttpResponse& head, std::string_view data)>;
+
+  // Like Do(), but streams the body to `on_body` instead of collecting it (chunked streams such
+  // as Kubernetes watches). When `on_body` returns false the transfer ends and the response
+  // (status, headers, empty body) is returned. `stop` (may be empty) is polled at least every
+  // 50 ms; once it returns true the transfer is abandoned with kCancelled. Other errors as Do().
+  StatusOr<HttpResponse> DoStream(const HttpRequest& request, const BodySink& on_body,
+                                  const std::function<bool()>& stop) const;
+
   // The base URL as it may appear in messages: userinfo redacted, unix sockets as unix://.
   const std::string& display_base() const { return display_base_; }
 
@@ -68,6 +85,9 @@ class HttpClient {
   static Status StatusFromHttp(long status, std::string_view message);
 
  private:
+  StatusOr<HttpResponse> Exchange(const HttpRequest& request, const BodySink* on_body,
+                                  const std::function<bool()>* stop) const;
+
   HttpClientOptions options_;
   std::string url_base_;     // what curl is given before the path
   std::string unix_socket_;  // non-empty for unix:// bases
