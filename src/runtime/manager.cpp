@@ -75,6 +75,10 @@ void Manager::Add(std::shared_ptr<Runnable> runnable) {
   runnables_.push_back(std::move(runnable));
 }
 
+std::shared_ptr<Runnable> ControllerAsRunnable(std::shared_ptr<Controller> controller) {
+  return std::make_shared<ControllerRunnable>(std::move(controller));
+}
+
 void Manager::AddController(std::shared_ptr<Controller> controller) {
   Add(std::make_shared<ControllerRunnable>(std::move(controller)));
 }

@@ -23,6 +23,10 @@ class Runnable {
   virtual void Stop(std::chrono::milliseconds timeout) = 0;
 };
 
+// `controller` as a Runnable whose Stop drains in-flight reconciles (what AddController adds),
+// for owners other than the Manager (e.g. a leader-only group).
+std::shared_ptr<Runnable> ControllerAsRunnable(std::shared_ptr<Controller> controller);
+
 // Thread-safe. Runnables are added before Start.
 class Manager {
  public:
