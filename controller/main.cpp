@@ -33,11 +33,17 @@
 #include "redis/heartbeat.h"
 #include "runtime/controller.h"
 #include "runtime/manager.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "kube/leader_election.h"
+#include "kube/leader_runnable.h"
 #include "server/dir_instance_requests.h"
 #include "server/http_server.h"
 #include "server/self_service.h"
 #include "store/dir_store.h"
 #include "store/file_secrets.h"
+#include "store/kube_secrets.h"
+#include "store/kube_store.h"
 
 namespace redisfleet {
 namespace {
@@ -57,17 +63,27 @@ struct RunFlags {
   std::string self_service_addr;  // empty: off
   std::string self_service_pool = "local";
   std::string self_service_public_host;
+  // Kubernetes mode.
+  std::string kubeconfig;
+  std::string kube_context;
+  std::string watch_namespace;  // "" = all
+  double kube_qps = 20;
+  int kube_burst = 40;
+  bool leader_elect = true;
+  std::string leader_election_namespace;  // "" = the config's namespace
+  std::string leader_election_id = "redis-fleet-leader";
 };
 
 // Adapts the DirStore to the Manager's start/stop order.
+// Adapts a store (started before the controllers are built) to the Manager's stop order.
 class StoreRunnable final : public runtime::Runnable {
  public:
-  explicit StoreRunnable(std::shared_ptr<store::DirStore> store) : store_(std::move(store)) {}
-  Status Start() override { return Status::Ok(); }  // started before the controllers are built
-  void Stop(std::chrono::milliseconds) override { store_->Stop(); }
+  explicit StoreRunnable(std::function<void()> stop) : stop_(std::move(stop)) {}
+  Status Start() override { return Status::Ok(); }
+  void Stop(std::chrono::milliseconds) override { stop_(); }
 
  private:
-  std::shared_ptr<store::DirStore> store_;
+  std::function<void()> stop_;
 };
 
 class ServerRunnable final : public runtime::Runnable {
@@ -155,12 +171,17 @@ int Run(const RunFlags& f) {
     std::cerr << "error: --log-level must be debug, info, warn or error (got " << f.log_level << ")\n";
     return 2;
   }
-  if (f.kubernetes) {
-    std::cerr << "error: --kubernetes is not available in this build yet; run standalone with --dir\n";
+  if (f.kubernetes && !f.dir.empty()) {
+    std::cerr << "error: --dir (standalone) and --kubernetes exclude each other\n";
     return 2;
   }
-  if (f.dir.empty()) {
-    std::cerr << "error: --dir is required (a directory of RedisInstance/HostPool/ScalingPolicy YAML)\n";
+  if (!f.kubernetes && f.dir.empty()) {
+    std::cerr << "error: --dir is required (a directory of RedisInstance/HostPool/ScalingPolicy YAML), "
+                 "or --kubernetes\n";
+    return 2;
+  }
+  if (f.kubernetes && !f.self_service_addr.empty()) {
+    std::cerr << "error: --self-service-addr is not available in Kubernetes mode yet\n";
     return 2;
   }
 
@@ -169,14 +190,40 @@ int Run(const RunFlags& f) {
   auto random = std::make_shared<CryptoRandom>();
   auto metrics = std::make_shared<metrics::Metrics>();
 
-  auto store = std::make_shared<store::DirStore>(
-      store::DirStore::Options{f.dir, f.state_dir, std::chrono::milliseconds(100),
-                               std::chrono::seconds(10), std::chrono::milliseconds(25),
-                               f.state_dir + "/self-service"},
-      clock, log->With({{"component", "dirstore"}}),
-      random);
-  store->SetProblemsCallback([metrics](std::size_t n) { metrics->SetInvalidResources(static_cast<int64_t>(n)); });
-  auto secrets = std::make_shared<store::FileSecretStore>(f.dir, f.state_dir);
+  // The store (and secrets) of the mode: a directory of YAML, or the Kubernetes API.
+  std::shared_ptr<store::ObjectStore> store;
+  std::shared_ptr<store::SecretStore> secrets;
+  std::shared_ptr<store::DirStore> dir_store;
+  std::shared_ptr<store::KubeStore> kube_store;
+  std::shared_ptr<kube::KubeClient> kube_client;
+  if (f.kubernetes) {
+    auto config = kube::LoadDefaultConfig(f.kubeconfig, f.kube_context, kube::ProcessEnv());
+    if (!config.ok()) {
+      log->Error("cannot load the Kubernetes configuration", {{"error", config.status().ToString()}});
+      return 2;
+    }
+    kube::KubeClient::Options ko;
+    ko.config = *config;
+    ko.qps = f.kube_qps;
+    ko.burst = f.kube_burst;
+    ko.user_agent = "redis-fleet/0.1.0";
+    kube_client = std::make_shared<kube::KubeClient>(ko, *clock);
+    store::KubeStore::Options so;
+    so.namespace_ = f.watch_namespace;
+    kube_store = std::make_shared<store::KubeStore>(so, kube_client, log->With({{"component", "kubestore"}}));
+    store = kube_store;
+    secrets = std::make_shared<store::KubeSecretStore>(kube_client, kube_store);
+  } else {
+    dir_store = std::make_shared<store::DirStore>(
+        store::DirStore::Options{f.dir, f.state_dir, std::chrono::milliseconds(100),
+                                 std::chrono::seconds(10), std::chrono::milliseconds(25),
+                                 f.state_dir + "/self-service"},
+        clock, log->With({{"component", "dirstore"}}), random);
+    dir_store->SetProblemsCallback(
+        [metrics](std::size_t n) { metrics->SetInvalidResources(static_cast<int64_t>(n)); });
+    store = dir_store;
+    secrets = std::make_shared<store::FileSecretStore>(f.dir, f.state_dir);
+  }
 
   providers::ProcessRuntime::Options process_opts;
   process_opts.root_dir = f.state_dir + "/redis";
@@ -223,9 +270,9 @@ int Run(const RunFlags& f) {
   auto hp_reconciler = std::make_shared<controllers::HostPoolReconciler>(
       store, pools, ledger, clock, log->With({{"controller", "hostpool"}}), hp_opts);
 
-  // Desired state first: the initial scan, then the ledger from what statuses say.
-  if (Status s = store->Start(); !s.ok()) {
-    log->Error("cannot start the directory store", {{"error", s.ToString()}});
+  // Desired state first: the initial scan or list, then the ledger from what statuses say.
+  if (Status s = dir_store ? dir_store->Start() : kube_store->Start(); !s.ok()) {
+    log->Error("cannot start the store", {{"error", s.ToString()}});
     return 1;
   }
   if (Status s = ri_reconciler->Prime(); !s.ok()) {
@@ -294,7 +341,7 @@ int Run(const RunFlags& f) {
     ss_opts.public_host = f.self_service_public_host;
     self_service = std::make_shared<server::SelfService>(
         store, secrets,
-        std::make_shared<server::DirInstanceRequests>(store, f.state_dir + "/self-service"), clock,
+        std::make_shared<server::DirInstanceRequests>(dir_store, f.state_dir + "/self-service"), clock,
         random, log->With({{"component", "self-service"}}), ss_opts);
     self_service_http = std::make_shared<server::HttpServer>(
         "self-service", log->With({{"component", "self-service"}}), clock);
@@ -302,23 +349,52 @@ int Run(const RunFlags& f) {
   }
 
   runtime::Manager manager(log->With({{"component", "manager"}}));
-  manager.Add(std::make_shared<StoreRunnable>(store));
+  manager.Add(std::make_shared<StoreRunnable>([dir_store, kube_store] {
+    if (dir_store) dir_store->Stop();
+    if (kube_store) kube_store->Stop();
+  }));
   manager.Add(std::make_shared<ServerRunnable>(health, f.health_addr));
   if (metrics_server != health) manager.Add(std::make_shared<ServerRunnable>(metrics_server, f.metrics_addr));
   if (self_service_http) {
     manager.Add(std::make_shared<ServerRunnable>(self_service_http, f.self_service_addr));
   }
-  manager.AddController(hp_ctrl);
-  manager.AddController(ri_ctrl);
+  std::shared_ptr<kube::KubeClient> election_client;
+  std::shared_ptr<kube::LeaderOnlyRunnable> leader_only;
+  if (f.kubernetes && f.leader_elect) {
+    // Its own client: requests must time out well within the renew deadline.
+    kube::KubeClient::Options eo;
+    eo.config = *kube::LoadDefaultConfig(f.kubeconfig, f.kube_context, kube::ProcessEnv());
+    eo.request_timeout = std::chrono::seconds(4);
+    eo.user_agent = "redis-fleet/0.1.0 leader-election";
+    election_client = std::make_shared<kube::KubeClient>(eo, *clock);
+    kube::LeaderElector::Options lo;
+    lo.namespace_ = f.leader_election_namespace;
+    lo.name = f.leader_election_id;
+    leader_only = std::make_shared<kube::LeaderOnlyRunnable>(
+        *election_client, clock, log->With({{"component", "leader-election"}}), lo,
+        std::vector<std::shared_ptr<runtime::Runnable>>{runtime::ControllerAsRunnable(hp_ctrl),
+                                                        runtime::ControllerAsRunnable(ri_ctrl)},
+        [metrics] { metrics->SetLeader(true); },
+        [&manager, metrics] {
+          metrics->SetLeader(false);
+          manager.RequestStop();
+        });
+    manager.Add(leader_only);
+  } else {
+    manager.AddController(hp_ctrl);
+    manager.AddController(ri_ctrl);
+    metrics->SetLeader(true);
+  }
   if (Status s = manager.Start(); !s.ok()) {
     log->Error("cannot start", {{"error", s.ToString()}});
-    store->Stop();
     return 1;
   }
   ready->store(true);
-  log->Info("redis-fleet running", {{"dir", f.dir}, {"stateDir", f.state_dir},
+  log->Info("redis-fleet running", {{"mode", f.kubernetes ? "kubernetes" : "standalone"},
+                                    {"dir", f.dir}, {"stateDir", f.state_dir},
                                     {"health", f.health_addr}, {"metrics", f.metrics_addr}});
   int rc = manager.RunUntilSignal(std::chrono::seconds(f.drain_seconds));
+  if (leader_only && leader_only->lost()) rc = 1;  // a fresh process rejoins the election
   log->Info("redis-fleet stopped", {{"exitCode", rc}});
   return rc;
 }
@@ -386,6 +462,20 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_option("--self-service-public-host", run_flags.self_service_public_host,
                   "Host name shown in the connection line (default: the instance's endpoint host)");
+  run->add_option("--kubeconfig", run_flags.kubeconfig,
+                  "Kubernetes mode: kubeconfig file (default: $KUBECONFIG, in-cluster, ~/.kube/config)");
+  run->add_option("--context", run_flags.kube_context, "Kubernetes mode: kubeconfig context");
+  run->add_option("--watch-namespace", run_flags.watch_namespace,
+                  "Kubernetes mode: only this namespace (default: all)");
+  run->add_option("--kube-qps", run_flags.kube_qps, "Kubernetes API requests per second")->capture_default_str();
+  run->add_option("--kube-burst", run_flags.kube_burst, "Kubernetes API burst")->capture_default_str();
+  run->add_option("--leader-elect", run_flags.leader_elect,
+                  "Kubernetes mode: reconcile only while holding the Lease")
+      ->capture_default_str();
+  run->add_option("--leader-election-namespace", run_flags.leader_election_namespace,
+                  "Namespace of the Lease (default: the configuration's namespace)");
+  run->add_option("--leader-election-id", run_flags.leader_election_id, "Name of the Lease")
+      ->capture_default_str();
   run->add_option("--drain-seconds", run_flags.drain_seconds,
                   "How long SIGTERM waits for in-flight reconciles")
       ->capture_default_str();
