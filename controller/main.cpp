@@ -42,6 +42,8 @@
 #include "server/self_service.h"
 #include "store/dir_store.h"
 #include "store/file_secrets.h"
+#include "store/event_recorder.h"
+#include "store/kube_events.h"
 #include "store/kube_secrets.h"
 #include "store/kube_store.h"
 
@@ -257,6 +259,13 @@ int Run(const RunFlags& f) {
   auto ri_reconciler = std::make_shared<controllers::RedisInstanceReconciler>(
       store, secrets, pools, ledger, std::make_shared<controllers::InfoProber>(), phases, clock,
       random, log->With({{"controller", "redisinstance"}}), ri_opts);
+  if (kube_client) {
+    ri_reconciler->SetEventRecorder(std::make_shared<store::KubeEventRecorder>(
+        kube_client, clock, log->With({{"component", "events"}}), kube::DefaultLeaderIdentity()));
+  } else {
+    ri_reconciler->SetEventRecorder(
+        std::make_shared<store::LogEventRecorder>(log->With({{"component", "events"}})));
+  }
   controllers::HostPoolOptions hp_opts;
   hp_opts.operator_id = f.operator_id;
   hp_opts.orphan_grace = std::chrono::seconds(f.orphan_grace_seconds);

@@ -111,6 +111,17 @@ Status RedisInstanceReconciler::WriteStatus(api::RedisInstance& ri, api::RedisIn
   api::RedisInstance updated = ri;
   updated.status = std::move(status);
   RF_RETURN_IF_ERROR(store_->UpdateStatus(updated));
+  // One event per condition change (not per reconcile): False is a Warning, True is Normal.
+  if (events_) {
+    for (const auto& c : updated.status.conditions) {
+      const api::Condition* was = api::FindCondition(ri.status.conditions, c.type);
+      if (was != nullptr && was->status == c.status && was->reason == c.reason) continue;
+      if (c.status == "True" && c.reason == "AtSpec") continue;  // nothing happened
+      events_->Record(ri.metadata, api::Kind::kRedisInstance,
+                      c.status == "False" ? store::Severity::kWarning : store::Severity::kNormal,
+                      c.reason, c.message);
+    }
+  }
   // Re-read so the next write carries the new resourceVersion.
   RF_ASSIGN_OR_RETURN(auto fresh, store_->Get(api::Kind::kRedisInstance, ri.metadata.key()));
   ri = std::get<api::RedisInstance>(std::move(fresh));

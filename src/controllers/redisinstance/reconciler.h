@@ -18,6 +18,7 @@
 #include "common/random.h"
 #include "controllers/pools.h"
 #include "runtime/reconciler.h"
+#include "store/event_recorder.h"
 #include "store/object_store.h"
 #include "store/secrets.h"
 
@@ -75,6 +76,9 @@ class RedisInstanceReconciler final : public runtime::Reconciler {
 
   // Records every placed instance in the ledger. Call once before reconciling starts.
   Status Prime();
+  // Where condition changes are told as events (Kubernetes Events, or log lines). Set before
+  // reconciling starts; none by default.
+  void SetEventRecorder(std::shared_ptr<store::EventRecorder> events) { events_ = std::move(events); }
 
  private:
   struct Target;  // the resolved pool, drivers and host of one instance
@@ -113,6 +117,7 @@ class RedisInstanceReconciler final : public runtime::Reconciler {
   std::shared_ptr<RandomSource> random_;
   std::shared_ptr<Logger> log_;
   RedisInstanceOptions options_;
+  std::shared_ptr<store::EventRecorder> events_;
 
   std::mutex inventory_mu_;
   std::map<std::string, std::map<std::string, std::string>> inventory_;  // pool id -> uid -> host

@@ -144,6 +144,16 @@ TEST_F(KubernetesE2E, ApplyWaitGetSecretPatchRejectDelete) {
   EXPECT_THAT(table.out, HasSubstr("ENDPOINT"));
   EXPECT_THAT(table.out, HasSubstr("Ready"));
 
+  // Decisions are Events on the instance.
+  EXPECT_TRUE(WaitUntil([&] {
+    auto events = nlohmann::json::parse(Kubectl({"get", "events", "-o", "json"}).out, nullptr, false);
+    if (!events.is_object()) return false;
+    for (const auto& e : events["items"]) {
+      if (e["involvedObject"]["name"] == "cache" && e["reason"] == "Running" && e["type"] == "Normal") return true;
+    }
+    return false;
+  })) << Kubectl({"get", "events"}).out;
+
   // The connection Secret works.
   auto client = Connect("cache");
   ASSERT_TRUE(client.ok()) << client.status().ToString() << Logs();

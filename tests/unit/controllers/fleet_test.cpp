@@ -2,6 +2,8 @@
 // default TTL of requested instances, lost hosts, and adoption of servers a crash left
 // unrecorded.
 
+#include <algorithm>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -151,6 +153,48 @@ TEST_F(FleetTest, AServerACrashLeftUnrecordedIsAdoptedNotDuplicated) {
   EXPECT_EQ(after.status.host, "h3");  // not h1, where binpack would put a new one
   EXPECT_EQ(after.status.phase, api::Phase::kReady);
   EXPECT_EQ(runtime_->Count(), 1u);
+}
+
+// Records what the reconciler tells.
+class RecordingEvents final : public store::EventRecorder {
+ public:
+  void Record(const api::ObjectMeta& regarding, api::Kind, store::Severity type,
+              const std::string& reason, const std::string& message) override {
+    seen.push_back(regarding.name + " " + (type == store::Severity::kWarning ? "Warning " : "Normal ") +
+                   reason + ": " + message);
+  }
+  std::vector<std::string> seen;
+};
+
+TEST_F(FleetTest, ConditionChangesAreToldOnceAsEvents) {
+  auto events = std::make_shared<RecordingEvents>();
+  ri_->SetEventRecorder(events);
+  auto pool = Pool("pool", 1, /*max_instances=*/1);
+  ASSERT_TRUE(store_->Apply(pool).ok());
+  ASSERT_TRUE(store_->Apply(Instance("a")).ok());
+  ASSERT_TRUE(store_->Apply(Instance("b")).ok());
+  ASSERT_TRUE(ReconcileRI("a").has_value());
+  ASSERT_TRUE(ReconcileRI("b").has_value());
+  ASSERT_TRUE(ReconcileRI("b").has_value());  // still no room: no second event
+  ASSERT_TRUE(ReconcileRI("a").has_value());  // nothing changed: no event
+
+  EXPECT_THAT(events->seen, ::testing::Contains(HasSubstr("a Normal Placed: on host h1")));
+  EXPECT_THAT(events->seen, ::testing::Contains(HasSubstr("a Normal Running: answering on redis://")));
+  EXPECT_THAT(events->seen, ::testing::Contains(HasSubstr("b Warning NoCapacity: no Ready host")));
+  const auto count = [&](const std::string& what) {
+    return std::count_if(events->seen.begin(), events->seen.end(),
+                         [&](const std::string& e) { return e.find(what) != std::string::npos; });
+  };
+  EXPECT_EQ(count("b Warning NoCapacity"), 1);
+  EXPECT_EQ(count("a Normal Running"), 1);
+  EXPECT_EQ(count("AtSpec"), 0);
+
+  // A resize is told; the password never is.
+  ASSERT_TRUE(store_->Apply(Instance("a", "pool", 128)).ok());
+  ASSERT_TRUE(ReconcileRI("a").has_value());
+  EXPECT_EQ(count("a Normal Resized: 128 MiB"), 1);
+  const std::string password = secrets_->ReadConnection(GetRI("a").metadata.key())->at("password");
+  for (const auto& e : events->seen) EXPECT_EQ(e.find(password), std::string::npos) << e;
 }
 
 }  // namespace
