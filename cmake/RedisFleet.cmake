@@ -23,3 +23,14 @@ function(redisfleet_test name)
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
     ENVIRONMENT "REDISFLEET_BIN=$<TARGET_FILE:redis-fleet>;REDISFLEET_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
 endfunction()
+
+# Adds every direct subfolder of the current source dir that has a CMakeLists.txt (new folders
+# are picked up at the next configure).
+function(redisfleet_add_subfolders)
+  file(GLOB children LIST_DIRECTORIES true ${CMAKE_CURRENT_SOURCE_DIR}/*)
+  foreach(child ${children})
+    if(IS_DIRECTORY ${child} AND EXISTS ${child}/CMakeLists.txt)
+      add_subdirectory(${child})
+    endif()
+  endforeach()
+endfunction()
