@@ -34,6 +34,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/types.h"
+#include "common/memory_fleet.h"  // bench/common
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/memory.h"
@@ -202,28 +203,12 @@ int Main(int argc, char** argv) {
   std::shared_ptr<store::ObjectStore> store = kube_store;
   auto secrets = std::make_shared<store::KubeSecretStore>(kube_client, kube_store);
 
-  auto runtime = std::make_shared<providers::MemoryRuntime>();
-  std::vector<providers::Host> host_list;
-  for (int h = 0; h < hosts; ++h) {
-    host_list.push_back(providers::Host{fmt::format("host-{:04}", h), "", "127.0.0.1", "", {}, true});
-  }
-  auto host_provider = std::make_shared<providers::MemoryHostProvider>(host_list);
-  auto pools = std::make_shared<controllers::PoolRegistry>(
-      [host_provider, runtime](const api::HostPool&) -> StatusOr<controllers::PoolDrivers> {
-        return controllers::PoolDrivers{host_provider, runtime};
-      });
-  auto ledger = std::make_shared<controllers::UsageLedger>();
-
-  std::mutex mu;
-  std::condition_variable cv;
-  int64_t ready = 0;
-  auto phases = std::make_shared<controllers::PhaseCounter>(
-      [&](const std::map<std::string, int64_t>& counts) {
-        auto it = counts.find("Ready");
-        std::lock_guard<std::mutex> lock(mu);
-        ready = it == counts.end() ? 0 : it->second;
-        if (ready >= n) cv.notify_all();
-      });
+  bench::MemoryFleet fleet(hosts);
+  auto runtime = fleet.runtime;
+  auto pools = fleet.pools;
+  auto ledger = fleet.ledger;
+  bench::ReadyCounter ready_counter;
+  auto phases = ready_counter.phases();
 
   controllers::RedisInstanceOptions ri_opts;
   auto ri_reconciler = std::make_shared<controllers::RedisInstanceReconciler>(
@@ -303,11 +288,7 @@ int Main(int argc, char** argv) {
   }
 
   const auto timeout = std::chrono::minutes(15);
-  bool all_ready = false;
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    all_ready = cv.wait_for(lock, timeout, [&] { return ready >= n; });
-  }
+  const bool all_ready = ready_counter.WaitFor(n, timeout);
   const auto t_ready = Steady::now();
   const uint64_t requests_ready = server.RequestCount();
   // The PhaseCounter counts a phase before its status write: wait for the server to show it.
@@ -371,11 +352,7 @@ int Main(int argc, char** argv) {
   std::printf("  containers in runtime:                 %zu\n", runtime->Count());
   server.Stop();
   if (!all_ready || !pending.empty()) {
-    int64_t counted = 0;
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      counted = ready;
-    }
+    const int64_t counted = ready_counter.ready();
     std::fprintf(stderr, "not all Ready: %lld by the PhaseCounter, %lld on the server, of %d\n",
                  static_cast<long long>(counted), static_cast<long long>(confirmed), n);
     return 1;

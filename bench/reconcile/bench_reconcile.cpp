@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "common/logging.h"
+#include "common/memory_fleet.h"  // bench/common
 #include "common/memory.h"
 #include "common/random.h"
 #include "controllers/hostpool/reconciler.h"
@@ -72,28 +73,12 @@ int Main(int argc, char** argv) {
   auto clock = std::make_shared<RealClock>();
   auto log = Logger::Null();
   auto random = std::make_shared<CryptoRandom>();
-  auto runtime = std::make_shared<providers::MemoryRuntime>();
-  std::vector<providers::Host> host_list;
-  for (int h = 0; h < hosts; ++h) {
-    host_list.push_back(providers::Host{fmt::format("host-{:04}", h), "", "127.0.0.1", "", {}, true});
-  }
-  auto host_provider = std::make_shared<providers::MemoryHostProvider>(host_list);
-  auto pools = std::make_shared<controllers::PoolRegistry>(
-      [&](const api::HostPool&) -> StatusOr<controllers::PoolDrivers> {
-        return controllers::PoolDrivers{host_provider, runtime};
-      });
-  auto ledger = std::make_shared<controllers::UsageLedger>();
-
-  std::mutex mu;
-  std::condition_variable cv;
-  int64_t ready = 0;
-  auto phases = std::make_shared<controllers::PhaseCounter>(
-      [&](const std::map<std::string, int64_t>& counts) {
-        auto it = counts.find("Ready");
-        std::lock_guard<std::mutex> lock(mu);
-        ready = it == counts.end() ? 0 : it->second;
-        if (ready >= n) cv.notify_all();
-      });
+  bench::MemoryFleet fleet(hosts);
+  auto runtime = fleet.runtime;
+  auto pools = fleet.pools;
+  auto ledger = fleet.ledger;
+  bench::ReadyCounter ready_counter;
+  auto phases = ready_counter.phases();
 
   const auto t0 = std::chrono::steady_clock::now();
   auto store = std::make_shared<store::DirStore>(store::DirStore::Options{dir, state, std::chrono::milliseconds(100), std::chrono::seconds(10), std::chrono::milliseconds(25), ""}, clock, log, random);
@@ -116,12 +101,9 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "controller: %s\n", s.ToString().c_str());
     return 1;
   }
-  {
-    std::unique_lock<std::mutex> lock(mu);
-    if (!cv.wait_for(lock, std::chrono::minutes(10), [&] { return ready >= n; })) {
-      std::fprintf(stderr, "timed out: %lld of %d ready\n", static_cast<long long>(ready), n);
-      return 1;
-    }
+  if (!ready_counter.WaitFor(n, std::chrono::minutes(10))) {
+    std::fprintf(stderr, "timed out: %lld of %d ready\n", static_cast<long long>(ready_counter.ready()), n);
+    return 1;
   }
   const auto t_ready = std::chrono::steady_clock::now();
   const int64_t reconciles = observer.done.load();
