@@ -52,15 +52,21 @@ Status MemoryStore::Watch(api::Kind kind, std::function<void(const Event&)> hand
   return Status::Ok();
 }
 
+StatusOr<MemoryStore::Objects::iterator> MemoryStore::FindCurrent(api::Kind kind,
+                                                                  const api::ObjectMeta& meta) {
+  auto& objects = objects_[KindIndex(kind)];
+  auto it = objects.find(meta.key());
+  if (it == objects.end()) return NotFoundError(Describe(kind, meta.key()) + " not found");
+  RF_RETURN_IF_ERROR(CheckCurrent(kind, api::MetaOf(it->second.object), meta));
+  return it;
+}
+
 Status MemoryStore::UpdateStatus(const api::Object& o) {
   const api::Kind kind = api::KindOf(o);
   const api::ObjectMeta& meta = api::MetaOf(o);
   std::lock_guard<std::mutex> lock(mu_);
-  auto& objects = objects_[KindIndex(kind)];
-  auto it = objects.find(meta.key());
-  if (it == objects.end()) return NotFoundError(Describe(kind, meta.key()) + " not found");
+  RF_ASSIGN_OR_RETURN(auto it, FindCurrent(kind, meta));
   api::ObjectMeta& stored = api::MetaOf(it->second.object);
-  RF_RETURN_IF_ERROR(CheckCurrent(kind, stored, meta));
   CopyStatus(o, it->second.object);
   stored.resource_version = NextResourceVersion();
   return Status::Ok();
@@ -72,10 +78,8 @@ Status MemoryStore::SetFinalizers(const api::Object& o, std::vector<std::string>
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto& objects = objects_[KindIndex(kind)];
-    auto it = objects.find(meta.key());
-    if (it == objects.end()) return NotFoundError(Describe(kind, meta.key()) + " not found");
+    RF_ASSIGN_OR_RETURN(auto it, FindCurrent(kind, meta));
     api::ObjectMeta& stored = api::MetaOf(it->second.object);
-    RF_RETURN_IF_ERROR(CheckCurrent(kind, stored, meta));
     if (stored.deleting() && finalizers.empty()) {
       objects.erase(it);
       events_.Enqueue(EventType::kDeleted, kind, meta.key());

@@ -55,7 +55,11 @@ class MemoryStore final : public ObjectStore {
 
   std::shared_ptr<Clock> clock_;
   mutable std::mutex mu_;
-  std::array<std::map<api::Key, Entry>, api::kAllKinds.size()> objects_;
+  using Objects = std::map<api::Key, Entry>;
+  // The object `meta` names if it exists and `meta` is current; NotFound / Conflict. Requires mu_.
+  StatusOr<Objects::iterator> FindCurrent(api::Kind kind, const api::ObjectMeta& meta);
+
+  std::array<Objects, api::kAllKinds.size()> objects_;
   uint64_t last_resource_version_ = 0;
   uint64_t last_uid_ = 0;
   EventDispatcher events_;
