@@ -30,8 +30,8 @@ class TempDir {
 };
 
 
-// A TCP port on 127.0.0.1 that was free a moment ago.
-int FreePort();
+// A TCP port on `address` (127.0.0.x) that was free a moment ago. Throws when it cannot bind.
+int FreePort(const std::string& address = "127.0.0.1");
 
 // Path of the built binary (REDISFLEET_BIN, set by ctest) and the source tree.
 std::string BinaryPath();

@@ -24,6 +24,7 @@
 #include "providers/docker/docker_client.h"
 #include "providers/docker/docker_runtime.h"
 #include "redis/client.h"
+#include "support/harness.h"
 
 namespace redisfleet::providers {
 namespace {
@@ -46,21 +47,6 @@ std::string ReadAll(const std::string& path) {
   return ss.str();
 }
 
-// A TCP port on `address` that was free a moment ago (0 on failure).
-int FreePort(const std::string& address) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  ::inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 // One daemon started by scripts/start-dockerd.
 struct Daemon {
@@ -268,7 +254,7 @@ TEST_F(DockerRuntimeTest, EnsureCreatesARedisAnsweringWithItsPassword) {
 TEST_F(DockerRuntimeTest, AdoptsAContainerCreatedButNeverStarted) {
   const Host host = g_env->a().AsHost();
   RedisSpec spec = Spec("adopt");
-  spec.port = FreePort("127.0.0.2");
+  spec.port = testing::FreePort("127.0.0.2");
   ASSERT_GT(spec.port, 0);
   // What a kill -9 right after POST /containers/create leaves behind.
   auto id = ClientA().CreateContainer(runtime_->CreateSpec(host, spec, spec.port));

@@ -64,21 +64,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-// A TCP port on `address` that was free a moment ago (0 on failure).
-int FreePortOn(const std::string& address) {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  ::inet_pton(AF_INET, address.c_str(), &addr.sin_addr);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  ::close(fd);
-  return port;
-}
 
 pid_t ReadPid(const std::string& path) {
   const std::string text = ReadText(path);
@@ -109,8 +94,8 @@ class TransportEnvironment : public ::testing::Environment {
     certs_ = std::make_unique<TempDir>();
     MakeCertificates();
     if (::testing::Test::HasFailure()) return;
-    tls_port_ = FreePortOn(kDaemonAddress);
-    proxy_port_ = FreePortOn(kProxyAddress);
+    tls_port_ = testing::FreePort(kDaemonAddress);
+    proxy_port_ = testing::FreePort(kProxyAddress);
     ASSERT_GT(tls_port_, 0);
     ASSERT_GT(proxy_port_, 0);
 
@@ -378,7 +363,7 @@ TEST_F(DockerTransportTest, ProxyWithTheRightPasswordRunsAContainer) {
   EXPECT_FALSE(ping->api_version.empty());
   EXPECT_THAT(client->endpoint(), Not(HasSubstr(kProxyPassword)));
 
-  const int port = FreePortOn(kDaemonAddress);
+  const int port = testing::FreePort(kDaemonAddress);
   ASSERT_GT(port, 0);
   docker::ContainerCreateSpec spec;
   spec.name = g_env->name() + "-plain";
