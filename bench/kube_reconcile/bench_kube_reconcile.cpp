@@ -201,7 +201,8 @@ int Main(int argc, char** argv) {
   store::KubeStore::Options sto;  // every namespace, as the default --watch-namespace
   auto kube_store = std::make_shared<store::KubeStore>(sto, kube_client, log->With({{"component", "kubestore"}}));
   std::shared_ptr<store::ObjectStore> store = kube_store;
-  auto secrets = std::make_shared<store::KubeSecretStore>(kube_client, kube_store);
+  auto secrets = std::make_shared<store::KubeSecretStore>(store::KubeSecretStore::Options{}, kube_client,
+                                                          kube_store, log->With({{"component", "secrets"}}));
 
   bench::MemoryFleet fleet(hosts);
   auto runtime = fleet.runtime;
@@ -229,6 +230,10 @@ int Main(int argc, char** argv) {
   const auto t0 = Steady::now();
   if (Status s = kube_store->Start(); !s.ok()) {
     std::fprintf(stderr, "store: %s\n", s.ToString().c_str());
+    return 1;
+  }
+  if (Status s = secrets->Start(); !s.ok()) {
+    std::fprintf(stderr, "secrets: %s\n", s.ToString().c_str());
     return 1;
   }
   const auto t_listed = Steady::now();

@@ -437,6 +437,74 @@ TEST_F(KubeStoreTest, ConnectionSecretsRoundTripWithAnOwnerReference) {
   EXPECT_EQ(secrets.ReadConnection(key).error().code(), StatusCode::kNotFound);
 }
 
+TEST_F(KubeStoreTest, CachedConnectionSecretsCostOneRequestPerChangeAndFollowOutsideEdits) {
+  ns_ = Namespace("secret-cache");
+  Create(Instance("db"));
+  Create(Instance("other"));
+  auto store = std::shared_ptr<KubeStore>(NewStore());
+  ASSERT_TRUE(store->Start().ok());
+  KubeSecretStore::Options so;
+  so.namespace_ = ns_;
+  KubeSecretStore secrets(so, client_, store, logger_);
+  std::mutex mu;
+  std::vector<std::string> changed;
+  secrets.SetOnChanged([&](const api::Key& k) {
+    std::lock_guard<std::mutex> lock(mu);
+    changed.push_back(k.ToString());
+  });
+  auto changed_count = [&](const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu);
+    return std::count(changed.begin(), changed.end(), key);
+  };
+  ASSERT_TRUE(secrets.Start().ok());
+  kube::ResourcePath secrets_path;
+  secrets_path.version = "v1";
+  secrets_path.plural = "secrets";
+  secrets_path.namespace_name = ns_;
+
+  // Someone edits a connection Secret: the watch reports it and the cache serves the edit.
+  const api::Key other{ns_, "other"};
+  ASSERT_TRUE(secrets.WriteConnection(other, {{"password", "first"}}).has_value());
+  ASSERT_TRUE(client_->MergePatch(secrets_path.Named("other-connection"),
+                                  json{{"data", {{"password", "ZWRpdGVk"}}}}).has_value());  // "edited"
+  ASSERT_TRUE(WaitUntil([&] { return changed_count(other.ToString()) == 1; }));
+  EXPECT_EQ(secrets.ReadConnection(other).value_or(std::map<std::string, std::string>{})["password"], "edited");
+
+  // A new instance's Secret: password first, then the full data, then reconciles that change
+  // nothing: one request per change, none for reads.
+  const api::Key db{ns_, "db"};
+  const std::map<std::string, std::string> full{
+      {"password", "pw"}, {"host", "127.0.0.1"}, {"port", "7000"}, {"url", "redis://127.0.0.1:7000"}};
+  const auto before = server_->RequestCount();
+  EXPECT_EQ(secrets.ReadConnection(db).error().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(secrets.WriteConnection(db, {{"password", "pw"}}).has_value());
+  EXPECT_EQ(secrets.ReadConnection(db).value_or(std::map<std::string, std::string>{})["password"], "pw");
+  ASSERT_TRUE(secrets.WriteConnection(db, full).has_value());
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(secrets.WriteConnection(db, full).has_value());
+    EXPECT_EQ(secrets.ReadConnection(db).value_or(std::map<std::string, std::string>{}), full);
+  }
+  EXPECT_EQ(server_->RequestCount() - before, 2u);  // POST, PUT
+  auto on_server = server_->GetObject("", "secrets", ns_, "db-connection");
+  ASSERT_TRUE(on_server.has_value());
+  EXPECT_EQ((*on_server)["data"]["port"], "NzAwMA==");
+  EXPECT_FALSE((*on_server)["metadata"]["ownerReferences"].empty());
+  EXPECT_EQ(changed_count(db.ToString()), 0) << Log();  // our own writes are not outside changes
+
+  // Someone deletes it: reported, read as gone, and the next write creates it again.
+  ASSERT_TRUE(client_->Delete(secrets_path.Named("db-connection")).has_value());
+  ASSERT_TRUE(WaitUntil([&] { return changed_count(db.ToString()) == 1; }));
+  EXPECT_EQ(secrets.ReadConnection(db).error().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(secrets.WriteConnection(db, full).has_value());
+  EXPECT_TRUE(server_->GetObject("", "secrets", ns_, "db-connection").has_value());
+
+  // Deleting it ourselves is not an outside change.
+  ASSERT_TRUE(secrets.DeleteConnection(db).ok());
+  EXPECT_EQ(secrets.ReadConnection(db).error().code(), StatusCode::kNotFound);
+  secrets.Stop();
+  EXPECT_EQ(changed_count(db.ToString()), 1);
+}
+
 TEST_F(KubeStoreTest, RedisInstanceReconcilerReachesReadyThroughTheApiServer) {
   ns_ = Namespace("reconcile");
   Create(Pool("pool"));
