@@ -39,6 +39,7 @@
 #include "kube/leader_runnable.h"
 #include "server/dir_instance_requests.h"
 #include "server/http_server.h"
+#include "server/kube_instance_requests.h"
 #include "server/self_service.h"
 #include "store/dir_store.h"
 #include "store/file_secrets.h"
@@ -64,13 +65,14 @@ struct RunFlags {
   int orphan_grace_seconds = 60;
   std::string self_service_addr;  // empty: off
   std::string self_service_pool = "local";
+  std::string self_service_namespace = "default";
   std::string self_service_public_host;
   // Kubernetes mode.
   std::string kubeconfig;
   std::string kube_context;
   std::string watch_namespace;  // "" = all
-  double kube_qps = 20;
-  int kube_burst = 40;
+  double kube_qps = 50;  // ~5 requests per new instance: 10,000 new instances converge in ~17 min
+  int kube_burst = 100;
   bool leader_elect = true;
   std::string leader_election_namespace;  // "" = the config's namespace
   std::string leader_election_id = "redis-fleet-leader";
@@ -182,10 +184,7 @@ int Run(const RunFlags& f) {
                  "or --kubernetes\n";
     return 2;
   }
-  if (f.kubernetes && !f.self_service_addr.empty()) {
-    std::cerr << "error: --self-service-addr is not available in Kubernetes mode yet\n";
-    return 2;
-  }
+
 
   auto clock = std::make_shared<RealClock>();
   auto log = std::make_shared<Logger>(format, level, clock);
@@ -197,6 +196,7 @@ int Run(const RunFlags& f) {
   std::shared_ptr<store::SecretStore> secrets;
   std::shared_ptr<store::DirStore> dir_store;
   std::shared_ptr<store::KubeStore> kube_store;
+  std::shared_ptr<store::KubeSecretStore> kube_secrets;
   std::shared_ptr<kube::KubeClient> kube_client;
   if (f.kubernetes) {
     auto config = kube::LoadDefaultConfig(f.kubeconfig, f.kube_context, kube::ProcessEnv());
@@ -214,7 +214,11 @@ int Run(const RunFlags& f) {
     so.namespace_ = f.watch_namespace;
     kube_store = std::make_shared<store::KubeStore>(so, kube_client, log->With({{"component", "kubestore"}}));
     store = kube_store;
-    secrets = std::make_shared<store::KubeSecretStore>(kube_client, kube_store);
+    store::KubeSecretStore::Options sso;
+    sso.namespace_ = f.watch_namespace;
+    kube_secrets = std::make_shared<store::KubeSecretStore>(sso, kube_client, kube_store,
+                                                            log->With({{"component", "secrets"}}));
+    secrets = kube_secrets;
   } else {
     dir_store = std::make_shared<store::DirStore>(
         store::DirStore::Options{f.dir, f.state_dir, std::chrono::milliseconds(100),
@@ -284,6 +288,7 @@ int Run(const RunFlags& f) {
     log->Error("cannot start the store", {{"error", s.ToString()}});
     return 1;
   }
+
   if (Status s = ri_reconciler->Prime(); !s.ok()) {
     log->Error("cannot read instances", {{"error", s.ToString()}});
     return 1;
@@ -314,6 +319,15 @@ int Run(const RunFlags& f) {
     }
   };
   hp_ctrl->SetResyncSource([keys_of] { return keys_of(api::Kind::kHostPool); });
+  if (kube_secrets) {
+    // A connection Secret edited or deleted by someone else wakes its instance, which writes it
+    // back.
+    kube_secrets->SetOnChanged([ri_ctrl](const api::Key& instance) { ri_ctrl->Enqueue(instance); });
+    if (Status s = kube_secrets->Start(); !s.ok()) {
+      log->Error("cannot list connection Secrets", {{"error", s.ToString()}});
+      return 1;
+    }
+  }
 
   (void)store->Watch(api::Kind::kRedisInstance, [store, ri_ctrl, hp_ctrl](const store::Event& ev) {
     ri_ctrl->Enqueue(ev.key);
@@ -348,18 +362,24 @@ int Run(const RunFlags& f) {
     server::SelfServiceOptions ss_opts;
     ss_opts.pool = f.self_service_pool;
     ss_opts.public_host = f.self_service_public_host;
-    self_service = std::make_shared<server::SelfService>(
-        store, secrets,
-        std::make_shared<server::DirInstanceRequests>(dir_store, f.state_dir + "/self-service"), clock,
-        random, log->With({{"component", "self-service"}}), ss_opts);
+    ss_opts.namespace_ = f.self_service_namespace;
+    std::shared_ptr<server::InstanceRequests> requests;
+    if (kube_client) {
+      requests = std::make_shared<server::KubeInstanceRequests>(kube_client, store);
+    } else {
+      requests = std::make_shared<server::DirInstanceRequests>(dir_store, f.state_dir + "/self-service");
+    }
+    self_service = std::make_shared<server::SelfService>(store, secrets, requests, clock, random,
+                                                         log->With({{"component", "self-service"}}), ss_opts);
     self_service_http = std::make_shared<server::HttpServer>(
         "self-service", log->With({{"component", "self-service"}}), clock);
     self_service->Register(self_service_http->raw());
   }
 
   runtime::Manager manager(log->With({{"component", "manager"}}));
-  manager.Add(std::make_shared<StoreRunnable>([dir_store, kube_store] {
+  manager.Add(std::make_shared<StoreRunnable>([dir_store, kube_store, kube_secrets] {
     if (dir_store) dir_store->Stop();
+    if (kube_secrets) kube_secrets->Stop();
     if (kube_store) kube_store->Stop();
   }));
   manager.Add(std::make_shared<ServerRunnable>(health, f.health_addr));
@@ -468,6 +488,9 @@ int main(int argc, char** argv) {
                   "Serve the one-click page and /v1/instances here (e.g. 127.0.0.1:8080); off when empty");
   run->add_option("--self-service-pool", run_flags.self_service_pool,
                   "HostPool that self-service instances go to (its spec.quota applies)")
+      ->capture_default_str();
+  run->add_option("--self-service-namespace", run_flags.self_service_namespace,
+                  "Namespace of the self-service HostPool and of the instances it creates")
       ->capture_default_str();
   run->add_option("--self-service-public-host", run_flags.self_service_public_host,
                   "Host name shown in the connection line (default: the instance's endpoint host)");

@@ -92,15 +92,15 @@ class KubernetesE2E : public ::testing::Test {
   }
 
   // An operator process; `i` picks its log and health port.
-  void StartOperator(int i) {
+  void StartOperator(int i, const std::vector<std::string>& extra = {}) {
     health_[i] = testing::FreePort();
-    operators_[i] = std::make_unique<Child>(
-        std::vector<std::string>{testing::BinaryPath(), "run", "--kubernetes", "--kubeconfig", kubeconfig_,
-                                 "--state-dir", state_, "--health-addr",
-                                 "127.0.0.1:" + std::to_string(health_[i]), "--metrics-addr",
-                                 "127.0.0.1:" + std::to_string(testing::FreePort()),
-                                 "--leader-election-id", "e2e-leader", "--log-level", "debug"},
-        root_ / ("operator-" + std::to_string(i) + ".log"));
+    std::vector<std::string> argv{testing::BinaryPath(), "run", "--kubernetes", "--kubeconfig", kubeconfig_,
+                                  "--state-dir", state_, "--health-addr",
+                                  "127.0.0.1:" + std::to_string(health_[i]), "--metrics-addr",
+                                  "127.0.0.1:" + std::to_string(testing::FreePort()),
+                                  "--leader-election-id", "e2e-leader", "--log-level", "debug"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    operators_[i] = std::make_unique<Child>(argv, root_ / ("operator-" + std::to_string(i) + ".log"));
     ASSERT_TRUE(WaitUntil([&] { return testing::HttpGet(health_[i], "/readyz").first == 200; }))
         << operators_[i]->Log();
   }
@@ -162,6 +162,15 @@ TEST_F(KubernetesE2E, ApplyWaitGetSecretPatchRejectDelete) {
   EXPECT_EQ(Logs().find(Base64Decode(Jsonpath("secret/cache-connection", ".data.password"))), std::string::npos)
       << "password in a log";
 
+  // A connection Secret someone deletes is written back at once (the operator watches them).
+  const std::string secret_uid = Jsonpath("secret/cache-connection", ".metadata.uid");
+  ASSERT_EQ(Kubectl({"delete", "secret", "cache-connection"}).exit_code, 0);
+  ASSERT_TRUE(WaitUntil([&] {
+    const std::string uid = Jsonpath("secret/cache-connection", ".metadata.uid");
+    return !uid.empty() && uid != secret_uid;
+  }, std::chrono::seconds(20))) << Logs();
+  EXPECT_TRUE(Connect("cache").ok());
+
   // kubectl patch resizes in place.
   auto patched = Kubectl({"patch", "redisinstance", "cache", "--type=merge", "-p", R"({"spec":{"memoryMiB":48}})"});
   ASSERT_EQ(patched.exit_code, 0) << patched.err;
@@ -219,6 +228,40 @@ TEST_F(KubernetesE2E, OnlyTheLeaderReconcilesAndAnotherTakesOverAfterKill9) {
   ASSERT_EQ(Kubectl({"wait", "--for=condition=Ready", "redisinstance/two", "--timeout=60s"}).exit_code, 0)
       << Logs();
   EXPECT_THAT(operators_[1 - leader]->Log(), HasSubstr("instance ready"));
+}
+
+TEST_F(KubernetesE2E, SelfServiceCreatesAndDeletesInstancesThroughTheApi) {
+  const int port = testing::FreePort();
+  const std::string base = "http://127.0.0.1:" + std::to_string(port);
+  StartOperator(0, {"--self-service-addr", "127.0.0.1:" + std::to_string(port)});
+
+  auto created = RunCommand({"curl", "-s", "-X", "POST", base + "/v1/instances"});
+  ASSERT_EQ(created.exit_code, 0) << created.err;
+  auto body = nlohmann::json::parse(created.out, nullptr, false);
+  ASSERT_TRUE(body.is_object() && body.contains("name")) << created.out << Logs();
+  const std::string name = body["name"];
+
+  // It is a RedisInstance in the API, owned by the requester, like any other.
+  EXPECT_EQ(Jsonpath("redisinstance/" + name, ".spec.requester"), "127.0.0.1");
+  EXPECT_EQ(Jsonpath("redisinstance/" + name, ".spec.hostPool"), "local");
+
+  nlohmann::json ready;
+  ASSERT_TRUE(WaitUntil([&] {
+    auto got = RunCommand({"curl", "-s", base + "/v1/instances/" + name});
+    ready = nlohmann::json::parse(got.out, nullptr, false);
+    return ready.is_object() && ready.value("phase", "") == "Ready";
+  }, std::chrono::seconds(60))) << ready.dump() << Logs();
+  auto client = redis::RedisClient::Connect({"127.0.0.1", ready["port"].get<int>(), "",
+                                             ready["password"].get<std::string>(), std::chrono::seconds(2)});
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  EXPECT_TRUE((*client)->Ping().ok());
+
+  auto removed = RunCommand({"curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "DELETE",
+                             base + "/v1/instances/" + name});
+  EXPECT_EQ(removed.out, "204");
+  ASSERT_TRUE(WaitUntil([&] { return Kubectl({"get", "redisinstance", name}).exit_code != 0; },
+                        std::chrono::seconds(60))) << Logs();
+  EXPECT_FALSE((*client)->Ping().ok());
 }
 
 }  // namespace

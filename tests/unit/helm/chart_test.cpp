@@ -265,6 +265,34 @@ TEST(HelmChart, ValuesReachTheOperatorFlags) {
   EXPECT_EQ(Find(objs, "RoleBinding", "redis-fleet-leader-election"), nullptr);
 }
 
+TEST(HelmChart, SelfServiceAddsItsFlagsServiceAndTheRightToCreateInstances) {
+  auto has_create_rule = [](const std::vector<json>& objs) {
+    const json* role = Find(objs, "ClusterRole", "redis-fleet");
+    if (role == nullptr) return false;
+    for (const json& rule : (*role)["rules"]) {
+      if (rule["resources"] == json::array({"redisinstances"}) && rule["verbs"] == json::array({"create", "delete"}))
+        return true;
+    }
+    return false;
+  };
+  const std::vector<json> off = Render();
+  EXPECT_EQ(Find(off, "Service", "redis-fleet-self-service"), nullptr);
+  EXPECT_FALSE(has_create_rule(off)) << "least privilege: no create without self-service";
+
+  const std::vector<json> on = Render({{"selfService.enabled", "true"}, {"selfService.pool", "shared"},
+                                       {"selfService.namespace", "apps"}, {"selfService.publicHost", "redis.example.com"}});
+  const std::vector<std::string> args = Args(on);
+  for (const char* want : {"--self-service-addr=:8080", "--self-service-pool=shared",
+                                  "--self-service-namespace=apps", "--self-service-public-host=redis.example.com"}) {
+    EXPECT_NE(std::find(args.begin(), args.end(), want), args.end()) << want;
+  }
+  const json* svc = Find(on, "Service", "redis-fleet-self-service");
+  ASSERT_NE(svc, nullptr);
+  EXPECT_EQ((*svc)["spec"]["ports"][0]["targetPort"], "self-service");
+  EXPECT_EQ((*svc)["spec"]["ports"][0]["port"], 8080);
+  EXPECT_TRUE(has_create_rule(on));
+}
+
 TEST(HelmChart, OtherReleaseNameAndNamespace) {
   auto chart = ChartRenderer::Load(ChartDir());
   ASSERT_TRUE(chart.ok()) << chart.error().ToString();
@@ -300,7 +328,7 @@ TEST(HelmChart, NotesRender) {
   notes = chart->RenderFile("NOTES.txt");
   ASSERT_TRUE(notes.ok()) << notes.error().ToString();
   EXPECT_NE(notes->find("tokenSecretRef: {name: do-token, key: token}"), std::string::npos) << *notes;
-  EXPECT_NE(notes->find("WARNING: selfService.enabled"), std::string::npos) << *notes;
+  EXPECT_NE(notes->find("port-forward svc/redis-fleet-self-service 8080"), std::string::npos) << *notes;
 }
 
 TEST(HelmChart, ChartCrdsAreTheRepositoryCrds) {
