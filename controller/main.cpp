@@ -16,6 +16,7 @@
 
 #include "api/types.h"
 #include "cli/commands.h"
+#include "cli/simulate.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/memory.h"
@@ -524,6 +525,19 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "json"}))
       ->capture_default_str();
 
+  std::string sim_policy, sim_trace, sim_output = "text", sim_plot;
+  auto* simulate = app.add_subcommand("simulate", "Replay a metrics trace through a ScalingPolicy's decisions");
+  simulate->add_option("--policy", sim_policy, "ScalingPolicy YAML (its plans listed)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  simulate->add_option("--trace", sim_trace, "CSV: timestamp,used_memory_bytes,connected_clients")
+      ->required()
+      ->check(CLI::ExistingFile);
+  simulate->add_option("-o,--output", sim_output, "text or json")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  simulate->add_option("--plot", sim_plot, "Also write an SVG of used memory against plan capacity here");
+
   agent::Options agent_opts;
   std::string agent_log_format = "text", agent_log_level = "info";
   int64_t agent_ttl = 10, agent_interval_ms = 3000;
@@ -556,6 +570,7 @@ int main(int argc, char** argv) {
 
   if (*run) return Run(run_flags);
   if (*validate) return cli::Validate(validate_files, std::cout, std::cerr);
+  if (*simulate) return cli::RunSimulate(sim_policy, sim_trace, sim_output, sim_plot, std::cout, std::cerr);
   if (*get) {
     return cli::Get(get_state_dir, get_kind,
                     get_output == "json" ? cli::OutputFormat::kJson : cli::OutputFormat::kTable,
