@@ -253,7 +253,15 @@ StatusOr<runtime::Result> RedisInstanceReconciler::Reconcile(const api::Key& key
   const std::string pool_id = pool_ref.Id();
   RF_ASSIGN_OR_RETURN(auto hosts, drivers->hosts->List(pool_ref));
 
-  const providers::RedisResources want{ri.spec.memory_mib, ri.spec.max_clients};
+  // The size: the plan a ScalingPolicy decided, else the spec's.
+  providers::RedisResources want{ri.spec.memory_mib, ri.spec.max_clients};
+  std::string plan_name = ri.spec.plan;
+  if (plan_source_) {
+    if (std::optional<api::Plan> plan = plan_source_(ri)) {
+      want = {plan->memory_mib, plan->max_clients};
+      plan_name = plan->name;
+    }
+  }
   const placement::Limits limits{pool->spec.capacity.max_instances_per_host,
                                  pool->spec.capacity.memory_mib_per_host};
 
@@ -383,7 +391,7 @@ StatusOr<runtime::Result> RedisInstanceReconciler::Reconcile(const api::Key& key
   st.url = Url(*ep);
   st.memory_mib = spec.resources.memory_mib;
   st.max_clients = spec.resources.max_clients;
-  st.plan = ri.spec.plan;
+  st.plan = plan_name;
   st.phase = Phase::kReady;
   SetReady(st, true, "Running", "answering on " + st.url, gen);
   if (placed_mib == want.memory_mib) {

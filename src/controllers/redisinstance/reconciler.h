@@ -79,6 +79,11 @@ class RedisInstanceReconciler final : public runtime::Reconciler {
   // Where condition changes are told as events (Kubernetes Events, or log lines). Set before
   // reconciling starts; none by default.
   void SetEventRecorder(std::shared_ptr<store::EventRecorder> events) { events_ = std::move(events); }
+  // The plan an instance should run when something other than its spec decides it (an Auto
+  // ScalingPolicy: controllers::EffectivePlan); nullopt = spec.memoryMiB / spec.maxClients.
+  // Set before reconciling starts; none by default.
+  using PlanSource = std::function<std::optional<api::Plan>(const api::RedisInstance&)>;
+  void SetPlanSource(PlanSource source) { plan_source_ = std::move(source); }
 
  private:
   struct Target;  // the resolved pool, drivers and host of one instance
@@ -118,6 +123,7 @@ class RedisInstanceReconciler final : public runtime::Reconciler {
   std::shared_ptr<Logger> log_;
   RedisInstanceOptions options_;
   std::shared_ptr<store::EventRecorder> events_;
+  PlanSource plan_source_;
 
   std::mutex inventory_mu_;
   std::map<std::string, std::map<std::string, std::string>> inventory_;  // pool id -> uid -> host
