@@ -55,6 +55,10 @@ Metrics::Metrics()
                       .Name("redisfleet_build_info")
                       .Help("Always 1; the version label names the build.")
                       .Register(*registry_)),
+      scaling_decisions_(prometheus::BuildCounter()
+                             .Name("redisfleet_scaling_decisions_total")
+                             .Help("Decisions ScalingPolicies recorded, by action and mode.")
+                             .Register(*registry_)),
       invalid_resources_(invalid_resources_family_.Add({})),
       leader_(leader_family_.Add({})) {
   build_info_.Add({{"version", std::string(kBuildVersion)}}).Set(1);
@@ -155,5 +159,17 @@ void Metrics::RemovePool(const std::string& pool) {
 }
 
 void Metrics::SetLeader(bool leader) { leader_.Set(leader ? 1 : 0); }
+
+void Metrics::CountScalingDecision(std::string_view action) {
+  std::string mode = "Auto";
+  if (action.substr(0, 7) == "DryRun:") {
+    mode = "DryRun";
+    action.remove_prefix(7);
+  }
+  try {
+    scaling_decisions_.Add({{"action", std::string(action)}, {"mode", mode}}).Increment();
+  } catch (const std::exception&) {
+  }
+}
 
 }  // namespace redisfleet::metrics

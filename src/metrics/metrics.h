@@ -34,6 +34,8 @@ inline constexpr std::string_view kControllers[] = {"hostpool", "redisinstance",
 //   redisfleet_invalid_resources                         gauge
 //   redisfleet_hosts{pool,state}                         gauge, every api::HostState per pool
 //   redisfleet_leader                                    gauge, 0|1
+//   redisfleet_scaling_decisions_total{action,mode}      counter (action: ScaleUp|ScaleDown|
+//                                                        ScaleSucceeded|ScaleFailed; mode: Auto|DryRun)
 //   redisfleet_build_info{version}                       gauge = 1
 // Thread-safe; every method is cheap and never throws.
 class Metrics final : public runtime::ReconcileObserver {
@@ -62,6 +64,9 @@ class Metrics final : public runtime::ReconcileObserver {
   // Drops the redisfleet_hosts series of a deleted pool.
   void RemovePool(const std::string& pool);
   void SetLeader(bool leader);
+  // Counts one decision a ScalingPolicy recorded: "ScaleUp", ..., or "DryRun:ScaleUp" (mode
+  // DryRun).
+  void CountScalingDecision(std::string_view action);
 
  private:
   struct ControllerSeries {
@@ -85,6 +90,7 @@ class Metrics final : public runtime::ReconcileObserver {
   prometheus::Family<prometheus::Gauge>& hosts_;
   prometheus::Family<prometheus::Gauge>& leader_family_;
   prometheus::Family<prometheus::Gauge>& build_info_;
+  prometheus::Family<prometheus::Counter>& scaling_decisions_;
   prometheus::Gauge& invalid_resources_;
   prometheus::Gauge& leader_;
 

@@ -349,7 +349,6 @@ TEST(HelmChart, ChartCrdsAreTheRepositoryCrds) {
 const std::map<std::string, std::string> kPlannedMetrics = {
     {"redisfleet_redis_used_memory_bytes", "issue 5 (ScalingPolicy: Redis metrics)"},
     {"redisfleet_redis_maxmemory_bytes", "issue 5 (ScalingPolicy: Redis metrics)"},
-    {"redisfleet_scaling_decisions_total", "issue 5 (ScalingPolicy: decisions)"},
     {"redisfleet_api_ratelimit_remaining", "issue 6 (DigitalOcean rate limits) and issue 5 (Heroku)"},
 };
 // Series Prometheus itself adds to every scrape target.

@@ -190,3 +190,21 @@ TEST(MetricsTest, RegistryHoldsEveryFamily) {
 
 }  // namespace
 }  // namespace redisfleet::metrics
+
+namespace redisfleet::metrics {
+namespace {
+
+TEST(MetricsScaling, DecisionsAreCountedByActionAndMode) {
+  Metrics m;
+  m.CountScalingDecision("ScaleUp");
+  m.CountScalingDecision("DryRun:ScaleUp");
+  m.CountScalingDecision("DryRun:ScaleUp");
+  const std::string text = m.Serialize();
+  EXPECT_NE(text.find("redisfleet_scaling_decisions_total{action=\"ScaleUp\",mode=\"Auto\"} 1"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("redisfleet_scaling_decisions_total{action=\"ScaleUp\",mode=\"DryRun\"} 2"), std::string::npos)
+      << text;
+}
+
+}  // namespace
+}  // namespace redisfleet::metrics
