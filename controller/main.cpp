@@ -8,7 +8,9 @@
 #include <iostream>
 #include <set>
 #include <memory>
+#include <stop_token>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <CLI/CLI.hpp>
@@ -17,6 +19,8 @@
 #include "api/types.h"
 #include "cli/commands.h"
 #include "cli/simulate.h"
+#include "controllers/scalingpolicy/collector_usage.h"
+#include "controllers/scalingpolicy/reconciler.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/memory.h"
@@ -40,6 +44,8 @@
 #include "kube/leader_runnable.h"
 #include "server/dir_instance_requests.h"
 #include "server/http_server.h"
+#include "notify/notifier.h"
+#include "redis/collector.h"
 #include "server/kube_instance_requests.h"
 #include "server/self_service.h"
 #include "store/dir_store.h"
@@ -89,6 +95,24 @@ class StoreRunnable final : public runtime::Runnable {
 
  private:
   std::function<void()> stop_;
+};
+
+// The Redis metrics collector's loop on a thread of its own.
+class CollectorRunnable final : public runtime::Runnable {
+ public:
+  explicit CollectorRunnable(std::shared_ptr<redis::Collector> collector) : collector_(std::move(collector)) {}
+  Status Start() override {
+    thread_ = std::jthread([c = collector_](std::stop_token stop) { c->Run(stop); });
+    return Status::Ok();
+  }
+  void Stop(std::chrono::milliseconds) override {
+    thread_.request_stop();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::shared_ptr<redis::Collector> collector_;
+  std::jthread thread_;
 };
 
 class ServerRunnable final : public runtime::Runnable {
@@ -264,13 +288,25 @@ int Run(const RunFlags& f) {
   auto ri_reconciler = std::make_shared<controllers::RedisInstanceReconciler>(
       store, secrets, pools, ledger, std::make_shared<controllers::InfoProber>(), phases, clock,
       random, log->With({{"controller", "redisinstance"}}), ri_opts);
+  std::shared_ptr<store::EventRecorder> events;
   if (kube_client) {
-    ri_reconciler->SetEventRecorder(std::make_shared<store::KubeEventRecorder>(
-        kube_client, clock, log->With({{"component", "events"}}), kube::DefaultLeaderIdentity()));
+    events = std::make_shared<store::KubeEventRecorder>(kube_client, clock, log->With({{"component", "events"}}),
+                                                        kube::DefaultLeaderIdentity());
   } else {
-    ri_reconciler->SetEventRecorder(
-        std::make_shared<store::LogEventRecorder>(log->With({{"component", "events"}})));
+    events = std::make_shared<store::LogEventRecorder>(log->With({{"component", "events"}}));
   }
+  ri_reconciler->SetEventRecorder(events);
+  ri_reconciler->SetPlanSource(
+      [store](const api::RedisInstance& ri) { return controllers::EffectivePlan(*store, ri); });
+
+  // ScalingPolicies: metrics from a collector (one persistent INFO connection per instance),
+  // decisions in their status, notifications.
+  auto collector = std::make_shared<redis::Collector>(*clock, metrics->registry(), redis::Collector::Options{});
+  auto notifier = std::make_shared<notify::Notifier>(clock, metrics->registry(), log->With({{"component", "notify"}}));
+  auto sp_reconciler = std::make_shared<controllers::ScalingPolicyReconciler>(
+      store, secrets, std::make_shared<controllers::CollectorUsage>(collector), notifier, events, clock,
+      log->With({{"controller", "scalingpolicy"}}));
+  sp_reconciler->SetOnDecision([metrics](const std::string& action) { metrics->CountScalingDecision(action); });
   controllers::HostPoolOptions hp_opts;
   hp_opts.operator_id = f.operator_id;
   hp_opts.orphan_grace = std::chrono::seconds(f.orphan_grace_seconds);
@@ -302,6 +338,9 @@ int Run(const RunFlags& f) {
       "redisinstance", ri_reconciler, ctrl_opts, clock, log, metrics.get());
   auto hp_ctrl = std::make_shared<runtime::Controller>(
       "hostpool", hp_reconciler, ctrl_opts, clock, log, metrics.get());
+  auto sp_ctrl = std::make_shared<runtime::Controller>(
+      "scalingpolicy", sp_reconciler, ctrl_opts, clock, log, metrics.get());
+  sp_reconciler->SetOnPlanChanged([ri_ctrl](const api::Key& instance) { ri_ctrl->Enqueue(instance); });
   auto keys_of = [store](api::Kind kind) {
     std::vector<api::Key> keys;
     if (auto all = store->List(kind)) {
@@ -320,6 +359,7 @@ int Run(const RunFlags& f) {
     }
   };
   hp_ctrl->SetResyncSource([keys_of] { return keys_of(api::Kind::kHostPool); });
+  sp_ctrl->SetResyncSource([keys_of] { return keys_of(api::Kind::kScalingPolicy); });
   if (kube_secrets) {
     // A connection Secret edited or deleted by someone else wakes its instance, which writes it
     // back.
@@ -330,11 +370,22 @@ int Run(const RunFlags& f) {
     }
   }
 
-  (void)store->Watch(api::Kind::kRedisInstance, [store, ri_ctrl, hp_ctrl](const store::Event& ev) {
+  (void)store->Watch(api::Kind::kRedisInstance, [store, ri_ctrl, hp_ctrl, sp_ctrl](const store::Event& ev) {
     ri_ctrl->Enqueue(ev.key);
     if (auto o = store->Get(api::Kind::kRedisInstance, ev.key)) {
       const auto& ri = std::get<api::RedisInstance>(*o);
       if (!ri.spec.host_pool.empty()) hp_ctrl->Enqueue(api::Key{ev.key.namespace_, ri.spec.host_pool});
+      for (const auto& p : controllers::PoliciesFor(*store, ri)) sp_ctrl->Enqueue(p.metadata.key());
+    }
+  });
+  (void)store->Watch(api::Kind::kScalingPolicy, [store, sp_ctrl, ri_ctrl](const store::Event& ev) {
+    sp_ctrl->Enqueue(ev.key);
+    // Its targets may have changed: their effective plan with them.
+    if (auto all = store->List(api::Kind::kRedisInstance)) {
+      for (const auto& o : *all) {
+        const auto& ri = std::get<api::RedisInstance>(o);
+        if (ri.metadata.namespace_ == ev.key.namespace_) ri_ctrl->Enqueue(ri.metadata.key());
+      }
     }
   });
   (void)store->Watch(api::Kind::kHostPool, [store, ri_ctrl, hp_ctrl](const store::Event& ev) {
@@ -383,6 +434,7 @@ int Run(const RunFlags& f) {
     if (kube_secrets) kube_secrets->Stop();
     if (kube_store) kube_store->Stop();
   }));
+  manager.Add(std::make_shared<CollectorRunnable>(collector));
   manager.Add(std::make_shared<ServerRunnable>(health, f.health_addr));
   if (metrics_server != health) manager.Add(std::make_shared<ServerRunnable>(metrics_server, f.metrics_addr));
   if (self_service_http) {
@@ -403,7 +455,8 @@ int Run(const RunFlags& f) {
     leader_only = std::make_shared<kube::LeaderOnlyRunnable>(
         *election_client, clock, log->With({{"component", "leader-election"}}), lo,
         std::vector<std::shared_ptr<runtime::Runnable>>{runtime::ControllerAsRunnable(hp_ctrl),
-                                                        runtime::ControllerAsRunnable(ri_ctrl)},
+                                                        runtime::ControllerAsRunnable(ri_ctrl),
+                                                        runtime::ControllerAsRunnable(sp_ctrl)},
         [metrics] { metrics->SetLeader(true); },
         [&manager, metrics] {
           metrics->SetLeader(false);
@@ -413,6 +466,7 @@ int Run(const RunFlags& f) {
   } else {
     manager.AddController(hp_ctrl);
     manager.AddController(ri_ctrl);
+    manager.AddController(sp_ctrl);
     metrics->SetLeader(true);
   }
   if (Status s = manager.Start(); !s.ok()) {

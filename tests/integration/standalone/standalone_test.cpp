@@ -328,3 +328,107 @@ TEST(ValidateCommand, ShippedExamplesAreValid) {
 
 }  // namespace
 }  // namespace redisfleet
+
+namespace redisfleet {
+namespace {
+
+std::string PolicyYaml(const std::string& target, const std::string& mode) {
+  return "apiVersion: redisfleet.io/v1alpha1\nkind: ScalingPolicy\nmetadata:\n  name: " + target +
+         "-policy\nspec:\n  targetRef: {name: " + target + "}\n  mode: " + mode +
+         "\n  intervalSeconds: 1\n  targets: {memoryPercent: 80, connectionsPercent: 80}\n"
+         "  scaleUp: {sustainSeconds: 2}\n  scaleDown: {sustainSeconds: 3, bufferPercent: 5, lowerPlanMaxPercent: 75}\n"
+         "  cooldownSeconds: 2\n  plans:\n"
+         "    - {name: small, memoryMiB: 8, maxClients: 20, monthlyCost: 5}\n"
+         "    - {name: medium, memoryMiB: 32, maxClients: 20, monthlyCost: 15}\n"
+         "  minPlan: small\n  maxPlan: medium\n";
+}
+
+std::optional<api::ScalingPolicy> Policy(const Operator& op, const std::string& name) {
+  auto all = store::DirStore::ReadState(op.state(), api::Kind::kScalingPolicy);
+  if (!all) return std::nullopt;
+  for (const auto& o : *all) {
+    const auto& p = std::get<api::ScalingPolicy>(o);
+    if (p.metadata.name == name) return p;
+  }
+  return std::nullopt;
+}
+
+std::vector<std::string> Actions(const Operator& op, const std::string& policy) {
+  std::vector<std::string> out;
+  if (auto p = Policy(op, policy)) {
+    for (const auto& d : p->status.decisions) out.push_back(d.action);
+  }
+  return out;
+}
+
+// ~6 MiB of values: above 80% of an 8 MiB plan, well under it on 32 MiB.
+void Fill(redis::RedisClient& c) {
+  const std::string value(100 * 1024, 'x');
+  for (int i = 0; i < 60; ++i) ASSERT_TRUE(c.Command({"SET", "k" + std::to_string(i), value}).ok());
+}
+
+TEST_F(StandaloneTest, ScalingPolicyScalesUpUnderLoadInPlaceAndBackDownWhenEmptied) {
+  WriteText(op_.dir() + "/cache.yaml", InstanceYaml("cache", 8, "  plan: small\n  persistence: none\n"));
+  WriteText(op_.dir() + "/policy.yaml", PolicyYaml("cache", "Auto"));
+  op_.Start();
+  ASSERT_TRUE(WaitUntil([&] { return op_.InPhase("cache", api::Phase::kReady); })) << op_.Log();
+  auto client = op_.Connect("cache");
+  ASSERT_NE(client, nullptr);
+  ASSERT_EQ(ConfigInt(*client, "maxmemory"), 8 * 1024 * 1024);
+  const int64_t pid = ServerPid(*client);
+
+  Fill(*client);
+  ASSERT_TRUE(WaitUntil([&] { return ConfigInt(*client, "maxmemory") == 32 * 1024 * 1024; },
+                        std::chrono::seconds(60)))
+      << op_.Log();
+  EXPECT_EQ(ServerPid(*client), pid) << "resized in place, no restart";
+  EXPECT_EQ(client->Command({"STRLEN", "k59"})->integer, 100 * 1024) << "data intact";
+  ASSERT_TRUE(WaitUntil([&] {
+    auto a = Actions(op_, "cache-policy");
+    return std::find(a.begin(), a.end(), "ScaleSucceeded") != a.end();
+  }, std::chrono::seconds(30))) << op_.Log();
+  EXPECT_EQ(Actions(op_, "cache-policy").front(), "ScaleUp");
+  EXPECT_EQ(op_.Instance("cache")->status.plan, "medium");
+  EXPECT_EQ(Policy(op_, "cache-policy")->status.instances.at(0).current_plan, "medium");
+
+  // Emptied: back to the cheaper plan once use stays low for the scale-down window.
+  ASSERT_TRUE(client->Command({"FLUSHALL"}).ok());
+  ASSERT_TRUE(WaitUntil([&] { return ConfigInt(*client, "maxmemory") == 8 * 1024 * 1024; },
+                        std::chrono::seconds(60)))
+      << op_.Log();
+  EXPECT_EQ(ServerPid(*client), pid);
+  EXPECT_TRUE(WaitUntil([&] {  // the state file is written behind, within milliseconds
+    auto a = Actions(op_, "cache-policy");
+    return std::find(a.begin(), a.end(), "ScaleDown") != a.end();
+  })) << op_.Log();
+
+  // The decisions are counted in /metrics.
+  const std::string metrics = testing::HttpGet(op_.metrics_port(), "/metrics").second;
+  EXPECT_THAT(metrics, HasSubstr("redisfleet_scaling_decisions_total{action=\"ScaleUp\",mode=\"Auto\"} 1"));
+  EXPECT_THAT(metrics, HasSubstr("redisfleet_redis_used_memory_bytes{"));
+  EXPECT_EQ(metrics.find(op_.Password("cache")), std::string::npos);
+  EXPECT_EQ(op_.Log().find(op_.Password("cache")), std::string::npos);
+}
+
+TEST_F(StandaloneTest, DryRunPolicyRecordsItsDecisionAndNeverActs) {
+  WriteText(op_.dir() + "/cache.yaml", InstanceYaml("cache", 8, "  plan: small\n  persistence: none\n"));
+  WriteText(op_.dir() + "/policy.yaml", PolicyYaml("cache", "DryRun"));
+  op_.Start();
+  ASSERT_TRUE(WaitUntil([&] { return op_.InPhase("cache", api::Phase::kReady); })) << op_.Log();
+  auto client = op_.Connect("cache");
+  ASSERT_NE(client, nullptr);
+  Fill(*client);
+  ASSERT_TRUE(WaitUntil([&] {
+    auto a = Actions(op_, "cache-policy");
+    return !a.empty() && a.front() == "DryRun:ScaleUp";
+  }, std::chrono::seconds(60))) << op_.Log();
+  EXPECT_EQ(Policy(op_, "cache-policy")->status.instances.at(0).recommended_plan, "medium");
+  // Several cycles later it still runs the plan it had.
+  ASSERT_TRUE(WaitUntil([&] { return Actions(op_, "cache-policy").size() >= 2; }, std::chrono::seconds(60)))
+      << op_.Log();
+  EXPECT_EQ(ConfigInt(*client, "maxmemory"), 8 * 1024 * 1024);
+  EXPECT_EQ(op_.Instance("cache")->status.memory_mib, 8);
+}
+
+}  // namespace
+}  // namespace redisfleet
