@@ -1,4 +1,5 @@
 #include "redis/client.h"
+#include "redis/hiredis_reply.h"
 
 #include <cerrno>
 #include <strings.h>
@@ -25,26 +26,6 @@ std::string Scrub(std::string text, std::string_view secret) {
   return text;
 }
 
-Reply FromHiredis(const redisReply* r) {
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      return Reply::String(std::string(r->str, r->len));
-    case REDIS_REPLY_STATUS:
-      return Reply::StatusReply(std::string(r->str, r->len));
-    case REDIS_REPLY_ERROR:
-      return Reply::Error(std::string(r->str, r->len));
-    case REDIS_REPLY_INTEGER:
-      return Reply::Integer(r->integer);
-    case REDIS_REPLY_ARRAY: {
-      std::vector<Reply> elements;
-      elements.reserve(r->elements);
-      for (std::size_t i = 0; i < r->elements; ++i) elements.push_back(FromHiredis(r->element[i]));
-      return Reply::Array(std::move(elements));
-    }
-    default:
-      return Reply::Nil();
-  }
-}
 
 timeval ToTimeval(std::chrono::milliseconds ms) {
   if (ms.count() <= 0) ms = std::chrono::milliseconds(1);
@@ -97,6 +78,27 @@ class HiredisTransport final : public RedisTransport {
 };
 
 }  // namespace
+
+Reply FromHiredis(const redisReply* r) {
+  switch (r->type) {
+    case REDIS_REPLY_STRING:
+      return Reply::String(std::string(r->str, r->len));
+    case REDIS_REPLY_STATUS:
+      return Reply::StatusReply(std::string(r->str, r->len));
+    case REDIS_REPLY_ERROR:
+      return Reply::Error(std::string(r->str, r->len));
+    case REDIS_REPLY_INTEGER:
+      return Reply::Integer(r->integer);
+    case REDIS_REPLY_ARRAY: {
+      std::vector<Reply> elements;
+      elements.reserve(r->elements);
+      for (std::size_t i = 0; i < r->elements; ++i) elements.push_back(FromHiredis(r->element[i]));
+      return Reply::Array(std::move(elements));
+    }
+    default:
+      return Reply::Nil();
+  }
+}
 
 Status ErrorReplyToStatus(std::string_view error, std::string_view context) {
   std::string message = std::string(context) + ": " + RedactSecrets(error);

@@ -19,31 +19,12 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "redis/hiredis_reply.h"
+
 namespace redisfleet::redis {
 namespace {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
-
-Reply FromRedisReply(const redisReply* r) {
-  switch (r->type) {
-    case REDIS_REPLY_STRING:
-      return Reply::String(std::string(r->str, r->len));
-    case REDIS_REPLY_STATUS:
-      return Reply::StatusReply(std::string(r->str, r->len));
-    case REDIS_REPLY_ERROR:
-      return Reply::Error(std::string(r->str, r->len));
-    case REDIS_REPLY_INTEGER:
-      return Reply::Integer(r->integer);
-    case REDIS_REPLY_ARRAY: {
-      std::vector<Reply> elements;
-      elements.reserve(r->elements);
-      for (std::size_t i = 0; i < r->elements; ++i) elements.push_back(FromRedisReply(r->element[i]));
-      return Reply::Array(std::move(elements));
-    }
-    default:
-      return Reply::Nil();
-  }
-}
 
 // The first queued OpenSSL error as text, or `fallback`.
 std::string SslErrorText(std::string_view fallback) {
@@ -184,7 +165,7 @@ class TlsTransport final : public RedisTransport {
       }
       if (raw != nullptr) {
         auto* reply = static_cast<redisReply*>(raw);
-        Reply r = FromRedisReply(reply);
+        Reply r = FromHiredis(reply);
         freeReplyObject(reply);
         return r;
       }

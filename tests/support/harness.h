@@ -33,6 +33,21 @@ class TempDir {
 // A TCP port on `address` (127.0.0.x) that was free a moment ago. Throws when it cannot bind.
 int FreePort(const std::string& address = "127.0.0.1");
 
+// A socket listening on 127.0.0.1 that never accepts: connects succeed, replies never come (for
+// timeout tests). port() is 0 when it could not listen.
+class SilentServer {
+ public:
+  SilentServer();
+  ~SilentServer();
+  SilentServer(const SilentServer&) = delete;
+  SilentServer& operator=(const SilentServer&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 // Path of the built binary (REDISFLEET_BIN, set by ctest) and the source tree.
 std::string BinaryPath();
 std::string SourceDir();

@@ -1,12 +1,9 @@
 #include "redis/client.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 
 #include "integration/process/process_test_util.h"
+#include "support/harness.h"
 
 namespace redisfleet::redis {
 namespace {
@@ -14,32 +11,9 @@ namespace {
 using redisfleet::testing::KillAllUnder;
 using redisfleet::testing::MakeSpec;
 using redisfleet::testing::MakeTempRoot;
+using redisfleet::testing::SilentServer;
 
 constexpr char kPassword[] = "client-Pw-4242";
-
-// A listening socket on 127.0.0.1 that never accepts: connects succeed, replies never come.
-class SilentServer {
- public:
-  SilentServer() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 && ::listen(fd_, 8) == 0 &&
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port_ = ntohs(addr.sin_port);
-    }
-  }
-  ~SilentServer() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 // One real redis-server (started through the process runtime) for the whole suite.
 class RedisClientTest : public ::testing::Test {

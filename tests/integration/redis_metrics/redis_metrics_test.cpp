@@ -22,6 +22,7 @@ namespace {
 
 using redisfleet::testing::Child;
 using redisfleet::testing::RunCommand;
+using redisfleet::testing::SilentServer;
 using redisfleet::testing::TempDir;
 using redisfleet::testing::WaitUntil;
 
@@ -29,30 +30,6 @@ constexpr char kPassword[] = "adm1n p@ss/w:rd";  // needs percent-encoding in UR
 constexpr char kPasswordInUrl[] = "adm1n%20p%40ss%2Fw%3Ard";
 constexpr char kMetricsUser[] = "metrics";
 constexpr char kMetricsPassword[] = "m3trics-Only-77";
-
-// A socket on 127.0.0.1 that listens but never speaks: TCP connects, TLS never answers.
-class SilentServer {
- public:
-  SilentServer() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(addr);
-    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) == 0 && ::listen(fd_, 8) == 0 &&
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-      port_ = ntohs(addr.sin_port);
-    }
-  }
-  ~SilentServer() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  int port_ = 0;
-};
 
 class Environment : public ::testing::Environment {
  public:
