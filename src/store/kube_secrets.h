@@ -79,7 +79,7 @@ class KubeSecretStore final : public SecretStore {
 
  private:
   struct Cached {
-    nlohmann::json object;  // as the server returned it (for a conditional replace)
+    nlohmann::json object;  // as the server returned it, without data (for a conditional replace)
     std::map<std::string, std::string> data;
     // resourceVersions our own writes produced (the latest few), so that the watch's echo of an
     // earlier write of ours is neither taken for an outside change nor put over a newer one.
