@@ -15,6 +15,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <prometheus/gauge.h>
 
 #include "api/types.h"
 #include "cli/commands.h"
@@ -28,6 +29,7 @@
 #include "controllers/hostpool/reconciler.h"
 #include "controllers/info_prober.h"
 #include "controllers/pools.h"
+#include "controllers/redisinstance/heroku.h"
 #include "controllers/redisinstance/reconciler.h"
 #include "metrics/metrics.h"
 #include "agent/agent.h"
@@ -298,6 +300,22 @@ int Run(const RunFlags& f) {
   ri_reconciler->SetEventRecorder(events);
   ri_reconciler->SetPlanSource(
       [store](const api::RedisInstance& ri) { return controllers::EffectivePlan(*store, ri); });
+  // Heroku add-ons: one Platform API client per (apiURL, key); RateLimit-Remaining as a gauge.
+  prometheus::Gauge& heroku_rate_limit =
+      prometheus::BuildGauge()
+          .Name("redisfleet_api_ratelimit_remaining")
+          .Help("Calls left in the provider API's current rate-limit window")
+          .Register(*metrics->registry())
+          .Add({{"provider", "heroku"}});
+  auto heroku_api = std::make_shared<controllers::HerokuClientFactory>(
+      clock, heroku::HerokuClientOptions{},
+      [gauge = &heroku_rate_limit](int64_t remaining) { gauge->Set(static_cast<double>(remaining)); });
+  controllers::HerokuActuatorOptions heroku_opts;
+  heroku_opts.health_interval = ri_opts.health_interval;
+  heroku_opts.pending_retry = ri_opts.pending_retry;
+  ri_reconciler->SetHerokuActuator(std::make_shared<controllers::HerokuActuator>(
+      heroku_api, secrets, clock, log->With({{"controller", "redisinstance"}, {"component", "heroku"}}),
+      heroku_opts));
 
   // ScalingPolicies: metrics from a collector (one persistent INFO connection per instance),
   // decisions in their status, notifications.
@@ -307,6 +325,7 @@ int Run(const RunFlags& f) {
       store, secrets, std::make_shared<controllers::CollectorUsage>(collector), notifier, events, clock,
       log->With({{"controller", "scalingpolicy"}}));
   sp_reconciler->SetOnDecision([metrics](const std::string& action) { metrics->CountScalingDecision(action); });
+  sp_reconciler->SetHerokuApi(heroku_api);
   controllers::HostPoolOptions hp_opts;
   hp_opts.operator_id = f.operator_id;
   hp_opts.orphan_grace = std::chrono::seconds(f.orphan_grace_seconds);

@@ -370,6 +370,7 @@ void Read(Ctx& c, const json& j, const std::string& p, HerokuRef& s) {
   f.Field("configVar", s.config_var);
   f.Field("apiKeySecretRef", s.api_key_secret_ref);
   f.Field("apiURL", s.api_url);
+  f.Field("tlsInsecureSkipVerify", s.tls_insecure_skip_verify);
   f.Finish();
 }
 
@@ -718,6 +719,7 @@ json Enc(const RedisInstanceSpec& s) {
     PutStr(h, "configVar", s.heroku->config_var, hd.config_var);
     PutRef(h, "apiKeySecretRef", s.heroku->api_key_secret_ref);
     PutStr(h, "apiURL", s.heroku->api_url, hd.api_url);
+    if (s.heroku->tls_insecure_skip_verify) h["tlsInsecureSkipVerify"] = true;
     j["heroku"] = std::move(h);
   }
   PutStr(j, "plan", s.plan);

@@ -60,6 +60,16 @@ bool IsConditionTrue(const std::vector<Condition>& conditions, std::string_view 
   return c != nullptr && c->status == "True";
 }
 
+bool Selects(const TargetRef& t, const RedisInstance& ri) {
+  if (!t.name.empty()) return t.name == ri.metadata.name;
+  if (t.match_labels.empty()) return false;
+  for (const auto& [k, v] : t.match_labels) {
+    auto it = ri.metadata.labels.find(k);
+    if (it == ri.metadata.labels.end() || it->second != v) return false;
+  }
+  return true;
+}
+
 Kind KindOf(const Object& o) {
   return std::visit([](const auto& v) { return std::decay_t<decltype(v)>::kKind; }, o);
 }

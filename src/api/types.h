@@ -290,6 +290,9 @@ struct HerokuRef {
   std::string config_var = "REDIS_URL";
   SecretKeyRef api_key_secret_ref;
   std::string api_url = "https://api.heroku.com";
+  // Metrics over rediss:// without checking the server's certificate (Heroku Redis serves
+  // self-signed certificates). Off by default.
+  bool tls_insecure_skip_verify = false;
   friend bool operator==(const HerokuRef&, const HerokuRef&) = default;
 };
 
@@ -457,6 +460,10 @@ struct ScalingPolicy {
 using Object = std::variant<HostPool, RedisInstance, ScalingPolicy>;
 
 Kind KindOf(const Object& o);
+
+// Whether `t` picks `ri` (by name, or by all of matchLabels; an empty selector picks nothing).
+// Namespaces are the caller's concern.
+bool Selects(const TargetRef& t, const RedisInstance& ri);
 ObjectMeta& MetaOf(Object& o);
 const ObjectMeta& MetaOf(const Object& o);
 

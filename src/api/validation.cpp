@@ -218,16 +218,6 @@ std::string Where(const SourcedObject& so) {
   return "an earlier object";
 }
 
-bool Selects(const TargetRef& t, const RedisInstance& ri) {
-  if (!t.name.empty()) return t.name == ri.metadata.name;
-  if (t.match_labels.empty()) return false;
-  for (const auto& [k, v] : t.match_labels) {
-    auto it = ri.metadata.labels.find(k);
-    if (it == ri.metadata.labels.end() || it->second != v) return false;
-  }
-  return true;
-}
-
 }  // namespace
 
 void ApplyDefaults(Object& o) {

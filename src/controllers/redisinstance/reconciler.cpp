@@ -128,6 +128,16 @@ Status RedisInstanceReconciler::WriteStatus(api::RedisInstance& ri, api::RedisIn
   return Status::Ok();
 }
 
+Status RedisInstanceReconciler::EnsureFinalizer(api::RedisInstance& ri) {
+  if (HasFinalizer(ri.metadata)) return Status::Ok();
+  auto fins = ri.metadata.finalizers;
+  fins.emplace_back(api::kFinalizer);
+  RF_RETURN_IF_ERROR(store_->SetFinalizers(ri, fins));
+  RF_ASSIGN_OR_RETURN(auto fresh, store_->Get(api::Kind::kRedisInstance, ri.metadata.key()));
+  ri = std::get<api::RedisInstance>(std::move(fresh));
+  return Status::Ok();
+}
+
 StatusOr<std::string> RedisInstanceReconciler::Password(const api::RedisInstance& ri, bool* generated) {
   *generated = false;
   if (!ri.spec.password_secret_ref.name.empty()) {
@@ -167,23 +177,10 @@ StatusOr<runtime::Result> RedisInstanceReconciler::Reconcile(const api::Key& key
   api::RedisInstanceStatus st = ri.status;
   st.observed_generation = gen;
 
-  if (ri.spec.heroku) {
-    st.phase = Phase::kPending;
-    SetReady(st, false, "Unsupported",
-             "Heroku add-on instances are served once Heroku support lands; nothing was changed",
-             gen);
-    RF_RETURN_IF_ERROR(WriteStatus(ri, std::move(st)));
-    return runtime::Result{};
-  }
+  if (ri.spec.heroku) return ReconcileHeroku(std::move(ri), std::move(st));
 
   // The finalizer goes on before anything exists outside, so cleanup can't be skipped.
-  if (!HasFinalizer(ri.metadata)) {
-    auto fins = ri.metadata.finalizers;
-    fins.emplace_back(api::kFinalizer);
-    RF_RETURN_IF_ERROR(store_->SetFinalizers(ri, fins));
-    RF_ASSIGN_OR_RETURN(auto fresh, store_->Get(api::Kind::kRedisInstance, key));
-    ri = std::get<api::RedisInstance>(std::move(fresh));
-  }
+  RF_RETURN_IF_ERROR(EnsureFinalizer(ri));
 
   // Expiry: the instance's own ttlSeconds; requested instances (spec.requester set, subject to
   // the pool's quota) default to the pool's quota.defaultTTLSeconds.
@@ -434,6 +431,33 @@ StatusOr<runtime::Result> RedisInstanceReconciler::Reconcile(const api::Key& key
   return runtime::Result{next};
 }
 
+StatusOr<runtime::Result> RedisInstanceReconciler::ReconcileHeroku(api::RedisInstance ri,
+                                                                   api::RedisInstanceStatus st) {
+  const api::Key key = ri.metadata.key();
+  const int64_t gen = ri.metadata.generation;
+  if (!heroku_) {
+    st.phase = Phase::kPending;
+    SetReady(st, false, "Unsupported",
+             "this operator runs without Heroku support; nothing was changed", gen);
+    RF_RETURN_IF_ERROR(WriteStatus(ri, std::move(st)));
+    return runtime::Result{};
+  }
+  // The finalizer drops the connection secret on deletion (the add-on itself is not ours).
+  RF_RETURN_IF_ERROR(EnsureFinalizer(ri));
+  std::string wanted = ri.spec.plan;
+  if (plan_source_) {
+    if (std::optional<api::Plan> plan = plan_source_(ri)) wanted = plan->name;
+  }
+  const Phase before = ri.status.phase;
+  auto result = heroku_->Reconcile(ri, wanted, st);
+  RF_RETURN_IF_ERROR(WriteStatus(ri, std::move(st)));
+  if (!result) return result.error();
+  if (ri.status.phase == Phase::kReady && before != Phase::kReady) {
+    log_->Info("instance ready", {{"key", key.ToString()}, {"plan", ri.status.plan}, {"url", ri.status.url}});
+  }
+  return result;
+}
+
 StatusOr<std::optional<std::string>> RedisInstanceReconciler::PreexistingHost(
     const std::string& pool_id, const PoolDrivers& drivers,
     const std::vector<providers::Host>& hosts, const std::string& uid) {
@@ -509,11 +533,13 @@ StatusOr<runtime::Result> RedisInstanceReconciler::Finalize(api::RedisInstance r
   api::RedisInstanceStatus st = ri.status;
   if (st.phase != Phase::kDeleting) {
     st.phase = Phase::kDeleting;
-    SetReady(st, false, "Deleting", "stopping the server and removing its data",
+    SetReady(st, false, "Deleting",
+             ri.spec.heroku ? "forgetting the add-on's connection details (the add-on is kept)"
+                            : "stopping the server and removing its data",
              ri.metadata.generation);
     RF_RETURN_IF_ERROR(WriteStatus(ri, std::move(st)));
   }
-  RF_RETURN_IF_ERROR(StopServer(ri));
+  if (!ri.spec.heroku) RF_RETURN_IF_ERROR(StopServer(ri));  // an add-on is not ours to delete
   RF_RETURN_IF_ERROR(secrets_->DeleteConnection(key));
   ledger_->Release(key);
   std::vector<std::string> fins;

@@ -2,7 +2,9 @@
 // RedisInstanceReconciler: places a pooled RedisInstance on a host of its pool, runs it there
 // through the pool's ContainerRuntime, keeps memory/maxclients converged in place, expires it
 // after ttlSeconds, and on deletion stops it and removes its data (finalizer
-// redisfleet.io/cleanup). Writes status only.
+// redisfleet.io/cleanup). A RedisInstance with spec.heroku is converged on its add-on by the
+// HerokuActuator (plan changes, URL rotation); deleting it never deletes the add-on, only the
+// connection secret and the finalizer. Writes status only.
 
 #include <chrono>
 #include <functional>
@@ -17,6 +19,7 @@
 #include "common/logging.h"
 #include "common/random.h"
 #include "controllers/pools.h"
+#include "controllers/redisinstance/heroku.h"
 #include "runtime/reconciler.h"
 #include "store/event_recorder.h"
 #include "store/object_store.h"
@@ -84,14 +87,20 @@ class RedisInstanceReconciler final : public runtime::Reconciler {
   // Set before reconciling starts; none by default.
   using PlanSource = std::function<std::optional<api::Plan>(const api::RedisInstance&)>;
   void SetPlanSource(PlanSource source) { plan_source_ = std::move(source); }
+  // Serves RedisInstances with spec.heroku; without one they stay Pending (reason Unsupported).
+  // Set before reconciling starts.
+  void SetHerokuActuator(std::shared_ptr<HerokuActuator> heroku) { heroku_ = std::move(heroku); }
 
  private:
   struct Target;  // the resolved pool, drivers and host of one instance
 
   StatusOr<runtime::Result> Finalize(api::RedisInstance ri);
+  StatusOr<runtime::Result> ReconcileHeroku(api::RedisInstance ri, api::RedisInstanceStatus st);
   // Stops and removes the instance's server wherever it runs. OK when there is none.
   Status StopServer(const api::RedisInstance& ri);
   StatusOr<std::string> Password(const api::RedisInstance& ri, bool* generated);
+  // Adds our finalizer when it is missing; keeps `ri` current.
+  Status EnsureFinalizer(api::RedisInstance& ri);
   // Writes status when it differs from what the store has; keeps `ri` current.
   Status WriteStatus(api::RedisInstance& ri, api::RedisInstanceStatus status);
   void SetReady(api::RedisInstanceStatus& st, bool ready, std::string reason, std::string message,
@@ -124,6 +133,7 @@ class RedisInstanceReconciler final : public runtime::Reconciler {
   RedisInstanceOptions options_;
   std::shared_ptr<store::EventRecorder> events_;
   PlanSource plan_source_;
+  std::shared_ptr<HerokuActuator> heroku_;
 
   std::mutex inventory_mu_;
   std::map<std::string, std::map<std::string, std::string>> inventory_;  // pool id -> uid -> host

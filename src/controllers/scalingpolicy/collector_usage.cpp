@@ -15,6 +15,8 @@ Status CollectorUsage::Track(const api::Key& instance, const Target& target) {
   t.connect.password = target.password;
   t.interval = target.interval;
   t.window = target.window;
+  t.tls = target.tls;
+  t.tls_options.verify = target.tls_verify;
   Status s = it == targets_.end() ? collector_->Add(t) : collector_->Update(t);
   if (s.code() == StatusCode::kAlreadyExists) s = collector_->Update(t);
   if (s.code() == StatusCode::kNotFound) s = collector_->Add(t);

@@ -5,19 +5,13 @@
 
 #include <fmt/format.h>
 
+#include "providers/heroku/heroku_client.h"
+
 namespace redisfleet::controllers {
 namespace {
 
 bool Targets(const api::ScalingPolicy& p, const api::RedisInstance& ri) {
-  if (p.metadata.namespace_ != ri.metadata.namespace_) return false;
-  const api::TargetRef& t = p.spec.target_ref;
-  if (!t.name.empty()) return t.name == ri.metadata.name;
-  if (t.match_labels.empty()) return false;
-  for (const auto& [k, v] : t.match_labels) {
-    auto it = ri.metadata.labels.find(k);
-    if (it == ri.metadata.labels.end() || it->second != v) return false;
-  }
-  return true;
+  return p.metadata.namespace_ == ri.metadata.namespace_ && api::Selects(p.spec.target_ref, ri);
 }
 
 const api::Plan* Find(const std::vector<api::Plan>& plans, const std::string& name) {
@@ -34,6 +28,8 @@ api::Plan CurrentPlan(const api::ScalingPolicySpec& spec, const api::RedisInstan
   if (const api::Plan* p = Find(spec.plans, ri.status.plan); p && p->memory_mib == mem && p->max_clients == clients) {
     return *p;
   }
+  // A Heroku add-on runs a named plan; its limits are Heroku's whatever the catalogue says.
+  if (const api::Plan* p = Find(spec.plans, ri.status.plan); p && ri.spec.heroku) return *p;
   for (const auto& p : spec.plans)
     if (p.memory_mib == mem && p.max_clients == clients) return p;
   return api::Plan{"", mem, clients, 0.0};
@@ -64,20 +60,67 @@ std::vector<api::ScalingPolicy> PoliciesFor(const store::ObjectStore& store, con
   return out;
 }
 
+namespace {
+
+// `name` as a plan of `policy`'s catalogue for `ri`: spec.plans, or for a Heroku instance and
+// spec.planCatalog any heroku-redis plan of known capacity (cost unknown here: 0).
+std::optional<api::Plan> CatalogPlan(const api::ScalingPolicy& policy, const api::RedisInstance& ri,
+                                     const std::string& name) {
+  if (const api::Plan* plan = Find(policy.spec.plans, name)) return *plan;
+  if (name.empty() || !ri.spec.heroku || !policy.spec.plan_catalog || !policy.spec.plans.empty()) return std::nullopt;
+  const std::string& service = policy.spec.plan_catalog->heroku_addon_service;
+  const std::string qualified = name.find(':') == std::string::npos ? service + ":" + name : name;
+  auto cap = heroku::KnownPlanCapacity(qualified);
+  if (!cap) return std::nullopt;
+  return api::Plan{heroku::ShortPlanName(name), cap->memory_mib, cap->max_clients, 0.0};
+}
+
+}  // namespace
+
 std::optional<api::Plan> EffectivePlan(const store::ObjectStore& store, const api::RedisInstance& ri) {
   const std::vector<api::ScalingPolicy> policies = PoliciesFor(store, ri);
   for (const auto& p : policies) {
     if (p.spec.mode != api::ScalingMode::kAuto) continue;
     for (const auto& s : p.status.instances) {
       if (s.name != ri.metadata.name) continue;
-      if (const api::Plan* plan = Find(p.spec.plans, s.recommended_plan)) return *plan;
+      if (auto plan = CatalogPlan(p, ri, s.recommended_plan)) return plan;
     }
     break;  // the first Auto policy decides
   }
   for (const auto& p : policies) {
-    if (const api::Plan* plan = Find(p.spec.plans, ri.spec.plan)) return *plan;
+    if (auto plan = CatalogPlan(p, ri, ri.spec.plan)) return plan;
   }
   return std::nullopt;
+}
+
+StatusOr<std::vector<api::Plan>> ScalingPolicyReconciler::Catalog(const api::ScalingPolicy& policy,
+                                                                   const api::RedisInstance* via, TimePoint now) {
+  const std::string& service = policy.spec.plan_catalog->heroku_addon_service;
+  if (via == nullptr) {
+    return FailedPreconditionError(fmt::format(
+        "spec.planCatalog: no targeted Heroku RedisInstance whose API key could read the plans of {}", service));
+  }
+  if (!heroku_) return FailedPreconditionError("spec.planCatalog: this operator runs without Heroku support");
+  const std::string cache_key = via->spec.heroku->api_url + " " + service;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = catalogs_.find(cache_key);
+    if (it != catalogs_.end() && now - it->second.fetched < options_.catalog_ttl) return it->second.plans;
+  }
+  RF_ASSIGN_OR_RETURN(auto api, HerokuApiFor(*heroku_, *secrets_, via->metadata.namespace_, *via->spec.heroku));
+  RF_ASSIGN_OR_RETURN(auto listed, api->ListPlans(service));
+  heroku::CatalogFromHeroku catalog = heroku::ToCatalog(listed);
+  if (catalog.plans.empty()) {
+    return FailedPreconditionError(fmt::format("Heroku lists no plan of {} with a known capacity", service));
+  }
+  if (!catalog.unknown.empty()) {
+    log_->Info("heroku plans left out of the catalogue",
+               {{"policy", policy.metadata.key().ToString()}, {"service", service},
+                {"plans", fmt::format("{}", fmt::join(catalog.unknown, ", "))}});
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  catalogs_[cache_key] = CachedCatalog{catalog.plans, now};
+  return catalog.plans;
 }
 
 ScalingPolicyReconciler::ScalingPolicyReconciler(std::shared_ptr<store::ObjectStore> store,
@@ -206,6 +249,8 @@ ScalingPolicyReconciler::InstanceOutcome ScalingPolicyReconciler::Evaluate(
   if (!password) return out;
   UsageSource::Target target{ri.status.endpoint, *password,
                              std::chrono::seconds(std::max<int64_t>(1, spec.interval_seconds)), WindowFor(spec)};
+  target.tls = ri.status.url.rfind("rediss://", 0) == 0;
+  target.tls_verify = !(ri.spec.heroku && ri.spec.heroku->tls_insecure_skip_verify);
   if (Status t = usage_->Track(ri.metadata.key(), target); !t.ok()) {
     log_->Warn("cannot collect metrics", {{"instance", ri.metadata.key().ToString()}, {"error", t.ToString()}});
     return out;
@@ -292,6 +337,23 @@ StatusOr<runtime::Result> ScalingPolicyReconciler::Reconcile(const api::Key& key
     return a.metadata.name < b.metadata.name;
   });
 
+  // The catalogue: spec.plans, or the plans Heroku lists for spec.planCatalog (which then apply
+  // to Heroku instances only).
+  api::ScalingPolicy effective = policy;
+  std::optional<Status> catalog_error;
+  if (policy.spec.plans.empty() && policy.spec.plan_catalog) {
+    const api::RedisInstance* via = nullptr;
+    for (const auto& ri : targets)
+      if (ri.spec.heroku && via == nullptr) via = &ri;
+    auto plans = Catalog(policy, via, now);
+    if (plans) {
+      effective.spec.plans = std::move(*plans);
+    } else {
+      catalog_error = plans.error();
+      log_->Warn("plan catalogue unavailable", {{"policy", key.ToString()}, {"error", plans.error().ToString()}});
+    }
+  }
+
   std::vector<api::PolicyInstanceStatus> instances;
   std::vector<api::Decision> new_decisions;
   std::vector<api::Key> changed;
@@ -302,13 +364,20 @@ StatusOr<runtime::Result> ScalingPolicyReconciler::Reconcile(const api::Key& key
     const api::PolicyInstanceStatus* previous = nullptr;
     for (const auto& s : st.instances)
       if (s.name == ri.metadata.name) previous = &s;
-    if (ri.spec.heroku) {
+    // A Heroku catalogue does not apply to a pooled instance; an add-on not read yet, or whose
+    // plan capacity is unknown (status.memoryMiB 0), cannot be measured against a plan (its spec
+    // memoryMiB says nothing about it).
+    const bool catalog_only = (policy.spec.plans.empty() && !ri.spec.heroku) ||
+                              (ri.spec.heroku && (ri.status.plan.empty() || ri.status.memory_mib <= 0));
+    if (effective.spec.plans.empty() || catalog_only) {
+      // No catalogue to decide with (or a Heroku catalogue for a pooled instance): keep what
+      // was recorded, decide nothing.
       api::PolicyInstanceStatus s = previous ? *previous : api::PolicyInstanceStatus{};
       s.name = ri.metadata.name;
       instances.push_back(std::move(s));
-      continue;  // Heroku add-ons are scaled once the Heroku actuator lands
+      continue;
     }
-    InstanceOutcome out = Evaluate(policy, ri, previous, now);
+    InstanceOutcome out = Evaluate(effective, ri, previous, now);
     if (policy.spec.mode == api::ScalingMode::kAuto && out.status.recommended_plan != out.status.current_plan)
       ++in_progress;
     if (out.decision) new_decisions.push_back(std::move(*out.decision));
@@ -341,7 +410,10 @@ StatusOr<runtime::Result> ScalingPolicyReconciler::Reconcile(const api::Key& key
     st.decisions.erase(st.decisions.begin(),
                        st.decisions.begin() + static_cast<std::ptrdiff_t>(st.decisions.size() - options_.max_decisions));
   }
-  if (policy.spec.plans.empty()) {
+  if (catalog_error) {
+    api::SetCondition(st.conditions,
+                      api::Condition{"Ready", "False", "CatalogUnavailable", catalog_error->message(), {}, gen}, now);
+  } else if (effective.spec.plans.empty()) {
     api::SetCondition(st.conditions,
                       api::Condition{"Ready", "False", "NoPlans",
                                      "spec.plans is empty: planCatalog plans come from Heroku and apply to Heroku "

@@ -12,7 +12,12 @@
 // recommendation falls back to the plan in effect. In mode DryRun decisions are recorded with
 // action "DryRun:<action>" and never become effective. While a change is in progress no new
 // decision is made. Notifications go through notify::Notifier (one per breach episode, one per
-// scale outcome).
+// scale outcome). Heroku instances are decided like the others once their add-on was read
+// (status.plan and a known capacity); their metrics are collected over TLS when the URL is
+// rediss:// (verified unless spec.heroku.tlsInsecureSkipVerify). A spec.planCatalog policy
+// reads its plans from Heroku (SetHerokuApi, cached catalog_ttl) and decides for Heroku
+// instances only; when they cannot be read its Ready condition says CatalogUnavailable and it
+// decides nothing.
 
 #include <chrono>
 #include <functional>
@@ -28,6 +33,7 @@
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/status.h"
+#include "controllers/redisinstance/heroku.h"
 #include "notify/notifier.h"
 #include "runtime/reconciler.h"
 #include "scaling/engine.h"
@@ -45,6 +51,8 @@ class UsageSource {
     std::string password;  // never logged
     std::chrono::seconds interval{10};
     std::size_t window = 0;  // samples to keep
+    bool tls = false;         // rediss://
+    bool tls_verify = true;   // false: spec.heroku.tlsInsecureSkipVerify
     friend bool operator==(const Target&, const Target&) = default;
   };
   virtual ~UsageSource() = default;
@@ -61,13 +69,17 @@ std::vector<api::ScalingPolicy> PoliciesFor(const store::ObjectStore& store, con
 
 // The plan `ri` should run: the recommendation of the first Auto policy targeting it, when it
 // names a plan of that policy's catalogue; else spec.plan when that names a plan of a targeting
-// policy's catalogue; else nullopt (spec.memoryMiB / spec.maxClients apply).
+// policy's catalogue; else nullopt (spec.memoryMiB / spec.maxClients apply). For a Heroku
+// instance and a policy with spec.planCatalog, a plan of the catalogue is any heroku-redis plan
+// whose capacity is known (heroku::KnownPlanCapacity; no I/O here).
 std::optional<api::Plan> EffectivePlan(const store::ObjectStore& store, const api::RedisInstance& ri);
 
 struct ScalingPolicyOptions {
   // A recommended plan the instance has not reached by then is a failed change.
   std::chrono::milliseconds change_timeout{std::chrono::minutes(5)};
   std::size_t max_decisions = 50;
+  // How long the plans of a spec.planCatalog service read from Heroku are reused.
+  std::chrono::milliseconds catalog_ttl{std::chrono::hours(1)};
 };
 
 class ScalingPolicyReconciler final : public runtime::Reconciler {
@@ -85,6 +97,9 @@ class ScalingPolicyReconciler final : public runtime::Reconciler {
   // Called with the action of every decision recorded ("ScaleUp", "ScaleDown", "ScaleFailed",
   // "DryRun:ScaleUp", ...), e.g. for redisfleet_scaling_decisions_total.
   void SetOnDecision(std::function<void(const std::string& action)> f) { on_decision_ = std::move(f); }
+  // Reads spec.planCatalog plans from Heroku (with the API key of a targeted Heroku instance).
+  // Without it a planCatalog policy reports the catalogue unavailable and decides nothing.
+  void SetHerokuApi(std::shared_ptr<HerokuApiFactory> heroku) { heroku_ = std::move(heroku); }
 
  private:
   struct InstanceOutcome {
@@ -97,6 +112,10 @@ class ScalingPolicyReconciler final : public runtime::Reconciler {
   notify::Notification Note(const api::ScalingPolicy& policy, const api::RedisInstance& ri,
                             api::NotificationEvent event) const;
   void Forget(const api::Key& policy);
+  // The plans of spec.planCatalog's service, cached for options_.catalog_ttl. `via`: a targeted
+  // Heroku instance whose API URL and key are used.
+  StatusOr<std::vector<api::Plan>> Catalog(const api::ScalingPolicy& policy, const api::RedisInstance* via,
+                                           TimePoint now);
 
   std::shared_ptr<store::ObjectStore> store_;
   std::shared_ptr<store::SecretStore> secrets_;
@@ -108,9 +127,15 @@ class ScalingPolicyReconciler final : public runtime::Reconciler {
   ScalingPolicyOptions options_;
   std::function<void(const api::Key&)> on_plan_changed_;
   std::function<void(const std::string&)> on_decision_;
+  std::shared_ptr<HerokuApiFactory> heroku_;
 
   std::mutex mu_;
   std::map<api::Key, std::set<api::Key>> tracked_;  // policy -> instances it collects for
+  struct CachedCatalog {
+    std::vector<api::Plan> plans;
+    TimePoint fetched;
+  };
+  std::map<std::string, CachedCatalog> catalogs_;  // "<apiURL> <service>" -> plans
 };
 
 }  // namespace redisfleet::controllers

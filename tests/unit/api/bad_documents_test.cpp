@@ -179,6 +179,9 @@ TEST(BadDocumentsTest, RedisInstance) {
       {"hostPool not a label", Instance("  hostPool: My_Pool\n"),
        {kI + "spec.hostPool: must be a DNS-1123 label: a-z, 0-9 and '-', alphanumeric at both ends, at most 63 "
              "characters (got My_Pool)"}},
+      {"heroku tlsInsecureSkipVerify not a boolean",
+       Instance("  heroku: {app: a, addon: b, apiKeySecretRef: {name: h}, tlsInsecureSkipVerify: \"yes\"}\n"),
+       {kI + "spec.heroku.tlsInsecureSkipVerify: must be a boolean (got \"yes\")"}},
       {"heroku not an object: no consequential problems", Instance("  hostPool: pool\n  heroku: 5\n"),
        {kI + "spec.heroku: must be an object (got 5)"}},
       {"persistence enum", Instance("  hostPool: pool\n  persistence: always\n"),

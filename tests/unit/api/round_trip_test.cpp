@@ -77,7 +77,7 @@ RedisInstance FullRedisInstance() {
   RedisInstance ri;
   ri.metadata = FullMeta("cache");
   RedisInstanceSpec& s = ri.spec;
-  s.heroku = HerokuRef{"app", "redis-curly-123", "MY_REDIS", {"heroku", "apiKey"}, "http://127.0.0.1:1"};
+  s.heroku = HerokuRef{"app", "redis-curly-123", "MY_REDIS", {"heroku", "apiKey"}, "http://127.0.0.1:1", true};
   s.plan = "premium-0";
   s.memory_mib = 100;
   s.max_clients = 1000;

@@ -406,6 +406,7 @@ std::vector<Object> FullRedisInstances() {
   heroku.spec.host_pool.clear();
   heroku.spec.heroku = HerokuRef{"my-app", "redis-curly-1", "CACHE_URL", SecretKeyRef{"heroku", "apiKey"},
                                  "http://127.0.0.1:2"};
+  heroku.spec.heroku->tls_insecure_skip_verify = true;
   return {ri, heroku};
 }
 
