@@ -50,6 +50,23 @@ int FreePort(const std::string& address) {
   return port;
 }
 
+std::string MakeTestCertificates(const std::string& dir, const std::string& ca_name) {
+  const std::vector<std::vector<std::string>> commands = {
+      {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/ca.key", "-out",
+       dir + "/ca.crt", "-days", "2", "-subj", "/CN=" + ca_name},
+      {"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", dir + "/server.key", "-out",
+       dir + "/server.csr", "-subj", "/CN=127.0.0.1"},
+      {"openssl", "x509", "-req", "-in", dir + "/server.csr", "-CA", dir + "/ca.crt", "-CAkey", dir + "/ca.key",
+       "-CAcreateserial", "-out", dir + "/server.crt", "-days", "2", "-extfile", dir + "/ext.cnf"},
+  };
+  WriteText(dir + "/ext.cnf", "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n");
+  for (const auto& argv : commands) {
+    CommandResult r = RunCommand(argv);
+    if (r.exit_code != 0) return argv[0] + " " + argv[1] + ": " + r.err;
+  }
+  return "";
+}
+
 SilentServer::SilentServer() {
   fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};

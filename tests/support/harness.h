@@ -33,6 +33,11 @@ class TempDir {
 // A TCP port on `address` (127.0.0.x) that was free a moment ago. Throws when it cannot bind.
 int FreePort(const std::string& address = "127.0.0.1");
 
+// Writes <dir>/ca.crt, ca.key, server.crt and server.key with the openssl CLI: a throw-away CA
+// named `ca_name` and a certificate for 127.0.0.1 (IP SAN) it signed, valid for two days.
+// Returns "" on success, else the failing command and its error output.
+std::string MakeTestCertificates(const std::string& dir, const std::string& ca_name);
+
 // A socket listening on 127.0.0.1 that never accepts: connects succeed, replies never come (for
 // timeout tests). port() is 0 when it could not listen.
 class SilentServer {

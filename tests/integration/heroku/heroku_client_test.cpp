@@ -44,19 +44,8 @@ class HerokuClientTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     const TempDir& d = *dir_;
-    auto run = [&](std::vector<std::string> argv) {
-      auto r = RunCommand(argv);
-      if (r.exit_code != 0 && setup_error_.empty()) setup_error_ = argv[0] + ": " + r.err;
-    };
     // A CA and a server certificate for 127.0.0.1 (IP SAN).
-    run({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", d / "ca.key",
-         "-out", d / "ca.crt", "-days", "2", "-subj", "/CN=fake-heroku-test-ca"});
-    run({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", d / "server.key", "-out",
-         d / "server.csr", "-subj", "/CN=127.0.0.1"});
-    WriteText(d / "ext.cnf", "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n");
-    run({"openssl", "x509", "-req", "-in", d / "server.csr", "-CA", d / "ca.crt", "-CAkey",
-         d / "ca.key", "-CAcreateserial", "-out", d / "server.crt", "-days", "2", "-extfile",
-         d / "ext.cnf"});
+    setup_error_ = testing::MakeTestCertificates(d.path(), "fake-heroku-test-ca");
     if (!setup_error_.empty()) return;
     admin_port_ = FreePort();
     tls_port_ = FreePort();
