@@ -13,6 +13,7 @@ Status CollectorUsage::Track(const api::Key& instance, const Target& target) {
   t.connect.host = target.endpoint.host;
   t.connect.port = static_cast<int>(target.endpoint.port);
   t.connect.password = target.password;
+  t.connect.username = target.username;
   t.interval = target.interval;
   t.window = target.window;
   t.tls = target.tls;

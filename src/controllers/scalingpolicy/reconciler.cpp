@@ -241,13 +241,15 @@ ScalingPolicyReconciler::InstanceOutcome ScalingPolicyReconciler::Evaluate(
 
   // Metrics: collected by the UsageSource with the instance's password.
   StatusOr<std::string> password = UnavailableError("no password");
+  std::string username;
   if (!ri.spec.password_secret_ref.name.empty()) {
     password = secrets_->Read(ri.metadata.namespace_, ri.spec.password_secret_ref);
   } else if (auto conn = secrets_->ReadConnection(ri.metadata.key())) {
     if (auto it = conn->find("password"); it != conn->end()) password = it->second;
+    if (auto it = conn->find("username"); it != conn->end()) username = it->second;
   }
   if (!password) return out;
-  UsageSource::Target target{ri.status.endpoint, *password,
+  UsageSource::Target target{ri.status.endpoint, *password, username,
                              std::chrono::seconds(std::max<int64_t>(1, spec.interval_seconds)), WindowFor(spec)};
   target.tls = ri.status.url.rfind("rediss://", 0) == 0;
   target.tls_verify = !(ri.spec.heroku && ri.spec.heroku->tls_insecure_skip_verify);

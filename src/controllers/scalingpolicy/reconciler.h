@@ -49,6 +49,7 @@ class UsageSource {
   struct Target {
     api::Endpoint endpoint;
     std::string password;  // never logged
+    std::string username;  // an ACL user (from the add-on's URL); empty = the default user
     std::chrono::seconds interval{10};
     std::size_t window = 0;  // samples to keep
     bool tls = false;         // rediss://
