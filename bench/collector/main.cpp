@@ -34,6 +34,7 @@
 #include "common/clock.h"
 #include "redis/collector.h"
 #include "redis/url.h"
+#include "support/wait.h"
 
 extern char** environ;
 
@@ -161,15 +162,15 @@ int main(int argc, char** argv) {
   redis::TlsOptions tls_options;
   tls_options.ca_file = dir + "/ca.pem";
   for (int port : ports) {  // wait until each server answers
-    bool up = false;
-    for (int i = 0; i < 500 && !up; ++i) {
-      redis::ConnectOptions o;
-      o.port = port;
-      o.timeout = std::chrono::milliseconds(200);
-      auto c = redis::Connect(o, tls, tls_options);
-      up = c.ok() && (*c)->Ping().ok();
-      if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    const bool up = redisfleet::testing::WaitUntil(
+        [&] {
+          redis::ConnectOptions o;
+          o.port = port;
+          o.timeout = std::chrono::milliseconds(200);
+          auto c = redis::Connect(o, tls, tls_options);
+          return c.ok() && (*c)->Ping().ok();
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(10));
     if (!up) {
       fmt::print("redis-server on port {} did not come up\n", port);
       cleanup();

@@ -48,6 +48,7 @@
 #include "runtime/controller.h"
 #include "store/kube_secrets.h"
 #include "store/kube_store.h"
+#include "support/wait.h"
 
 namespace redisfleet {
 namespace {
@@ -301,12 +302,12 @@ int Main(int argc, char** argv) {
   for (int i = 0; i < n; ++i) pending[static_cast<std::size_t>(i)] = i;
   int64_t confirmed = 0;
   if (all_ready) {
-    const auto deadline = Steady::now() + std::chrono::minutes(2);
-    while (true) {
-      confirmed += ConfirmOnServer(server, pending);
-      if (pending.empty() || Steady::now() > deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
+    redisfleet::testing::WaitUntil(
+        [&] {
+          confirmed += ConfirmOnServer(server, pending);
+          return pending.empty();
+        },
+        std::chrono::minutes(2), std::chrono::milliseconds(20));
   }
   const auto t_confirmed = Steady::now();
   const uint64_t requests1 = server.RequestCount();

@@ -18,6 +18,7 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "redis/client.h"
+#include "fakes/common/listen_addr.h"
 
 namespace redisfleet::fakes {
 namespace {
@@ -74,15 +75,8 @@ std::string FakeHeroku::url() const { return fmt::format("http://127.0.0.1:{}", 
 
 Status FakeHeroku::Start(const std::string& addr) {
   if (started_.exchange(true)) return FailedPreconditionError("already started");
-  const auto colon = addr.rfind(':');
-  if (colon == std::string::npos) return InvalidArgumentError("address must be HOST:PORT");
-  const std::string host = addr.substr(0, colon);
-  int want = 0;
-  try {
-    want = std::stoi(addr.substr(colon + 1));
-  } catch (...) {
-    return InvalidArgumentError("bad port in " + addr);
-  }
+  RF_ASSIGN_OR_RETURN(auto listen, ParseListenAddr(addr));
+  const auto& [host, want] = listen;
   const std::size_t workers = options_.worker_threads;
   server_.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   auto handler = [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); };
@@ -117,8 +111,11 @@ void FakeHeroku::Stop() {
   if (!started_ || stopping_.exchange(true)) return;
   if (acceptor_.joinable()) acceptor_.join();
   if (listen_fd_ >= 0) ::close(listen_fd_);
-  // Relays see stopping_ within one poll period (50 ms).
-  while (active_relays_.load() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  // Relays see stopping_ within one poll period (50 ms); wait until the last one has ended.
+  {
+    std::unique_lock<std::mutex> lock(relays_mu_);
+    relays_cv_.wait(lock, [this] { return active_relays_ == 0; });
+  }
   server_.stop();
   if (listener_.joinable()) listener_.join();
 }
@@ -129,10 +126,14 @@ void FakeHeroku::AcceptLoop() {
     if (::poll(&p, 1, 50) <= 0) continue;
     const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) continue;
-    ++active_relays_;
+    {
+      std::lock_guard<std::mutex> lock(relays_mu_);
+      ++active_relays_;
+    }
     std::thread([this, fd] {
       RelayConnection(fd);
-      --active_relays_;
+      std::lock_guard<std::mutex> lock(relays_mu_);
+      if (--active_relays_ == 0) relays_cv_.notify_all();
     }).detach();
   }
 }

@@ -20,6 +20,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -150,7 +151,9 @@ class FakeHeroku {
   int internal_port_ = 0;
   int listen_fd_ = -1;
   std::thread acceptor_;
-  std::atomic<int> active_relays_{0};
+  std::mutex relays_mu_;
+  std::condition_variable relays_cv_;
+  int active_relays_ = 0;  // guarded by relays_mu_
   std::atomic<bool> started_{false};
   std::atomic<bool> stopping_{false};
 

@@ -12,6 +12,7 @@
 #include <regex>
 #include <set>
 #include <sstream>
+#include "fakes/common/listen_addr.h"
 
 namespace redisfleet::fakes {
 namespace {
@@ -580,15 +581,8 @@ std::string FakeKubeApiServer::url() const { return fmt::format("http://127.0.0.
 
 Status FakeKubeApiServer::Start(const std::string& addr) {
   if (started_.exchange(true)) return FailedPreconditionError("already started");
-  const auto colon = addr.rfind(':');
-  if (colon == std::string::npos) return InvalidArgumentError("address must be HOST:PORT");
-  const std::string host = addr.substr(0, colon);
-  int want = 0;
-  try {
-    want = std::stoi(addr.substr(colon + 1));
-  } catch (...) {
-    return InvalidArgumentError("bad port in " + addr);
-  }
+  RF_ASSIGN_OR_RETURN(auto listen, ParseListenAddr(addr));
+  const auto& [host, want] = listen;
   const std::size_t workers = options_.worker_threads;
   server_.new_task_queue = [workers] { return new httplib::ThreadPool(workers); };
   server_.set_keep_alive_timeout(5);
