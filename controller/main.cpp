@@ -22,6 +22,7 @@
 #include "cli/simulate.h"
 #include "controllers/scalingpolicy/collector_usage.h"
 #include "controllers/scalingpolicy/reconciler.h"
+#include "controllers/wiring.h"
 #include "common/clock.h"
 #include "common/logging.h"
 #include "common/memory.h"
@@ -360,25 +361,10 @@ int Run(const RunFlags& f) {
   auto sp_ctrl = std::make_shared<runtime::Controller>(
       "scalingpolicy", sp_reconciler, ctrl_opts, clock, log, metrics.get());
   sp_reconciler->SetOnPlanChanged([ri_ctrl](const api::Key& instance) { ri_ctrl->Enqueue(instance); });
-  auto keys_of = [store](api::Kind kind) {
-    std::vector<api::Key> keys;
-    if (auto all = store->List(kind)) {
-      for (const auto& o : *all) keys.push_back(api::MetaOf(o).key());
-    }
-    return keys;
-  };
-  ri_ctrl->SetResyncSource([keys_of] { return keys_of(api::Kind::kRedisInstance); });
   *on_hosts_changed = [store, ri_ctrl](const api::Key& pool) {
-    if (auto all = store->List(api::Kind::kRedisInstance)) {
-      for (const auto& o : *all) {
-        const auto& ri = std::get<api::RedisInstance>(o);
-        if (ri.metadata.namespace_ == pool.namespace_ && ri.spec.host_pool == pool.name)
-          ri_ctrl->Enqueue(ri.metadata.key());
-      }
-    }
+    controllers::EnqueueInstancesOfPool(*store, *ri_ctrl, pool);
   };
-  hp_ctrl->SetResyncSource([keys_of] { return keys_of(api::Kind::kHostPool); });
-  sp_ctrl->SetResyncSource([keys_of] { return keys_of(api::Kind::kScalingPolicy); });
+  controllers::ConnectControllers(store, {ri_ctrl, hp_ctrl, sp_ctrl});
   if (kube_secrets) {
     // A connection Secret edited or deleted by someone else wakes its instance, which writes it
     // back.
@@ -388,35 +374,6 @@ int Run(const RunFlags& f) {
       return 1;
     }
   }
-
-  (void)store->Watch(api::Kind::kRedisInstance, [store, ri_ctrl, hp_ctrl, sp_ctrl](const store::Event& ev) {
-    ri_ctrl->Enqueue(ev.key);
-    if (auto o = store->Get(api::Kind::kRedisInstance, ev.key)) {
-      const auto& ri = std::get<api::RedisInstance>(*o);
-      if (!ri.spec.host_pool.empty()) hp_ctrl->Enqueue(api::Key{ev.key.namespace_, ri.spec.host_pool});
-      for (const auto& p : controllers::PoliciesFor(*store, ri)) sp_ctrl->Enqueue(p.metadata.key());
-    }
-  });
-  (void)store->Watch(api::Kind::kScalingPolicy, [store, sp_ctrl, ri_ctrl](const store::Event& ev) {
-    sp_ctrl->Enqueue(ev.key);
-    // Its targets may have changed: their effective plan with them.
-    if (auto all = store->List(api::Kind::kRedisInstance)) {
-      for (const auto& o : *all) {
-        const auto& ri = std::get<api::RedisInstance>(o);
-        if (ri.metadata.namespace_ == ev.key.namespace_) ri_ctrl->Enqueue(ri.metadata.key());
-      }
-    }
-  });
-  (void)store->Watch(api::Kind::kHostPool, [store, ri_ctrl, hp_ctrl](const store::Event& ev) {
-    hp_ctrl->Enqueue(ev.key);
-    if (auto all = store->List(api::Kind::kRedisInstance)) {
-      for (const auto& o : *all) {
-        const auto& ri = std::get<api::RedisInstance>(o);
-        if (ri.metadata.namespace_ == ev.key.namespace_ && ri.spec.host_pool == ev.key.name)
-          ri_ctrl->Enqueue(ri.metadata.key());
-      }
-    }
-  });
 
   auto ready = std::make_shared<std::atomic<bool>>(false);
   auto health = std::make_shared<server::HttpServer>("health", log->With({{"component", "health"}}));

@@ -42,6 +42,7 @@
 #include "controllers/hostpool/reconciler.h"
 #include "controllers/pools.h"
 #include "controllers/redisinstance/reconciler.h"
+#include "controllers/wiring.h"
 #include "fake_apiserver.h"
 #include "kube/client.h"
 #include "providers/memory/memory_runtime.h"
@@ -251,41 +252,10 @@ int Main(int argc, char** argv) {
                                                        log, &ri_observer);
   auto hp_ctrl = std::make_shared<runtime::Controller>("hostpool", hp_reconciler, ctrl_opts, clock, log,
                                                        &hp_observer);
-  auto keys_of = [store](api::Kind kind) {
-    std::vector<api::Key> keys;
-    if (auto all = store->List(kind)) {
-      for (const auto& o : *all) keys.push_back(api::MetaOf(o).key());
-    }
-    return keys;
-  };
-  ri_ctrl->SetResyncSource([keys_of] { return keys_of(api::Kind::kRedisInstance); });
   *on_hosts_changed = [store, ri_ctrl](const api::Key& pool) {
-    if (auto all = store->List(api::Kind::kRedisInstance)) {
-      for (const auto& o : *all) {
-        const auto& ri = std::get<api::RedisInstance>(o);
-        if (ri.metadata.namespace_ == pool.namespace_ && ri.spec.host_pool == pool.name)
-          ri_ctrl->Enqueue(ri.metadata.key());
-      }
-    }
+    controllers::EnqueueInstancesOfPool(*store, *ri_ctrl, pool);
   };
-  hp_ctrl->SetResyncSource([keys_of] { return keys_of(api::Kind::kHostPool); });
-  (void)store->Watch(api::Kind::kRedisInstance, [store, ri_ctrl, hp_ctrl](const store::Event& ev) {
-    ri_ctrl->Enqueue(ev.key);
-    if (auto o = store->Get(api::Kind::kRedisInstance, ev.key)) {
-      const auto& ri = std::get<api::RedisInstance>(*o);
-      if (!ri.spec.host_pool.empty()) hp_ctrl->Enqueue(api::Key{ev.key.namespace_, ri.spec.host_pool});
-    }
-  });
-  (void)store->Watch(api::Kind::kHostPool, [store, ri_ctrl, hp_ctrl](const store::Event& ev) {
-    hp_ctrl->Enqueue(ev.key);
-    if (auto all = store->List(api::Kind::kRedisInstance)) {
-      for (const auto& o : *all) {
-        const auto& ri = std::get<api::RedisInstance>(o);
-        if (ri.metadata.namespace_ == ev.key.namespace_ && ri.spec.host_pool == ev.key.name)
-          ri_ctrl->Enqueue(ri.metadata.key());
-      }
-    }
-  });
+  controllers::ConnectControllers(store, {ri_ctrl, hp_ctrl, nullptr});
   for (auto& c : {hp_ctrl, ri_ctrl}) {
     if (Status s = c->Start(); !s.ok()) {
       std::fprintf(stderr, "controller: %s\n", s.ToString().c_str());
