@@ -34,6 +34,25 @@
 namespace redisfleet {
 namespace {
 
+// Resident set size now (VmRSS), in KiB; -1 when unknown.
+int64_t CurrentRssKiB() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+// User + system CPU time of the whole process so far, in seconds. On a shared machine this
+// says more than the wall clock about the operator's own cost.
+double CpuSeconds() {
+  struct rusage ru {};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto seconds = [](const timeval& tv) { return tv.tv_sec + tv.tv_usec / 1e6; };
+  return seconds(ru.ru_utime) + seconds(ru.ru_stime);
+}
+
 // Counts finished reconciles; the benchmark's only observer.
 class CountingObserver final : public runtime::ReconcileObserver {
  public:
@@ -81,6 +100,7 @@ int Main(int argc, char** argv) {
   auto phases = ready_counter.phases();
 
   const auto t0 = std::chrono::steady_clock::now();
+  const double cpu0 = CpuSeconds();
   auto store = std::make_shared<store::DirStore>(store::DirStore::Options{dir, state, std::chrono::milliseconds(100), std::chrono::seconds(10), std::chrono::milliseconds(25), ""}, clock, log, random);
   auto secrets = std::make_shared<store::FileSecretStore>(dir, state);
   auto ri_rec = std::make_shared<controllers::RedisInstanceReconciler>(
@@ -107,6 +127,9 @@ int Main(int argc, char** argv) {
   }
   const auto t_ready = std::chrono::steady_clock::now();
   const int64_t reconciles = observer.done.load();
+  const struct mallinfo2 at_ready = ::mallinfo2();
+  const int64_t rss_at_ready = CurrentRssKiB();
+  const double cpu_ready = CpuSeconds() - cpu0;
   ctrl->Stop(std::chrono::seconds(10));
   store->Stop();  // writes the status records still pending
   const auto t_flushed = std::chrono::steady_clock::now();
@@ -123,7 +146,11 @@ int Main(int argc, char** argv) {
               std::chrono::duration<double>(t_flushed - t0).count());
   std::printf("  reconciles/s (after load):          %.0f  (%lld reconciles)\n",
               reconciles / reconcile_s, static_cast<long long>(reconciles));
+  std::printf("  CPU start to all Ready (user+sys):  %.3f s  (%.0f placements per CPU-second)\n",
+              cpu_ready, n / cpu_ready);
   std::printf("  peak RSS:                           %.1f MiB\n", PeakRssKiB() / 1024.0);
+  std::printf("  at all Ready: RSS %.1f MiB, heap in use %.1f MiB, heap free but held %.1f MiB\n",
+              rss_at_ready / 1024.0, at_ready.uordblks / 1048576.0, at_ready.fordblks / 1048576.0);
   const struct mallinfo2 heap = ::mallinfo2();
   std::printf("  heap in use at the end:             %.1f MiB\n", heap.uordblks / 1048576.0);
   std::printf("  containers in runtime:              %zu\n", runtime->Count());

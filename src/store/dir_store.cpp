@@ -121,6 +121,26 @@ std::optional<std::pair<api::Kind, api::Key>> IdentifyDocument(
   return std::nullopt;
 }
 
+// An object of `kind` with nothing but its namespace and name: what ValidateSet reads of an object
+// when references are not checked.
+api::Object IdentityOnly(api::Kind kind, const api::Key& key) {
+  api::Object o;
+  switch (kind) {
+    case api::Kind::kHostPool:
+      o = api::HostPool{};
+      break;
+    case api::Kind::kRedisInstance:
+      o = api::RedisInstance{};
+      break;
+    case api::Kind::kScalingPolicy:
+      o = api::ScalingPolicy{};
+      break;
+  }
+  api::MetaOf(o).namespace_ = key.namespace_;
+  api::MetaOf(o).name = key.name;
+  return o;
+}
+
 std::string JoinProblems(const std::vector<api::Problem>& problems) {
   std::string out;
   for (const auto& p : problems) {
@@ -439,14 +459,15 @@ Status DirStore::ScanLocked() {
       continue;
     }
     ParsedFile parsed;
+    const Fingerprint digest = FingerprintOf(*content);
     if (auto old = file_cache_.find(name);
-        old != file_cache_.end() && old->second.content == *content) {
+        old != file_cache_.end() && old->second.content == digest) {
       parsed = std::move(old->second);
     } else {
-      parsed.content = std::move(*content);
+      parsed.content = digest;
       std::vector<api::ParsedDocument> docs;
       try {
-        docs = api::ParseYaml(parsed.content, path);
+        docs = api::ParseYaml(*content, path);
       } catch (const std::exception& e) {
         docs.clear();
         api::ParsedDocument failed;
@@ -460,8 +481,12 @@ Status DirStore::ScanLocked() {
         doc.problems = std::move(d.problems);
         if (doc.problems.empty() && d.object) {
           ResetStatus(*d.object);
+          doc.valid = true;
+          doc.kind = api::KindOf(*d.object);
+          doc.key = api::MetaOf(*d.object).key();
           doc.spec_fingerprint = SpecFingerprint(*d.object);
-          doc.object = std::move(d.object);
+          doc.meta_fingerprint = MetaFingerprint(api::MetaOf(*d.object));
+          doc.object = std::make_unique<api::Object>(std::move(*d.object));
         }
         parsed.docs.push_back(std::move(doc));
       }
@@ -481,24 +506,43 @@ Status DirStore::ScanLocked() {
 
   // 3. Rules across files; the first of duplicates wins.
   struct Desired {
-    const api::Object* object;
-    const Fingerprint* spec_fingerprint;
+    ParsedDoc* doc;
     const std::string* source;
   };
   std::array<std::map<api::Key, Desired>, api::kAllKinds.size()> desired;
   {
-    std::vector<api::SourcedObject> sourced;
-    for (const auto& [name, parsed] : cache) {
-      for (const ParsedDoc& doc : parsed.docs) {
-        if (!doc.object) continue;
-        sourced.push_back(api::SourcedObject{PathOf(name), doc.doc, *doc.object});
-        desired[KindIndex(api::KindOf(*doc.object))].emplace(
-            api::MetaOf(*doc.object).key(), Desired{&*doc.object, &doc.spec_fingerprint, &name});
+    // Without references checked, only objects defined twice can break a rule across files:
+    // ValidateSet sees just those (in file order), not a copy of every object.
+    std::set<std::pair<api::Kind, api::Key>> repeated;
+    std::set<std::pair<api::Kind, api::Key>> seen;
+    for (auto& [name, parsed] : cache) {
+      for (ParsedDoc& doc : parsed.docs) {
+        if (!doc.valid) continue;
+        desired[KindIndex(doc.kind)].emplace(doc.key, Desired{&doc, &name});
+        api::Key normal = doc.key;
+        if (normal.namespace_.empty()) normal.namespace_ = std::string(api::kDefaultNamespace);
+        if (!seen.emplace(doc.kind, normal).second) repeated.emplace(doc.kind, std::move(normal));
       }
     }
-    std::vector<api::Problem> set_problems = api::ValidateSet(sourced, /*check_references=*/false);
-    problems.insert(problems.end(), set_problems.begin(), set_problems.end());
+    if (!repeated.empty()) {
+      std::vector<api::SourcedObject> sourced;
+      for (const auto& [name, parsed] : cache) {
+        for (const ParsedDoc& doc : parsed.docs) {
+          if (!doc.valid) continue;
+          api::Key normal = doc.key;
+          if (normal.namespace_.empty()) normal.namespace_ = std::string(api::kDefaultNamespace);
+          if (repeated.count({doc.kind, normal}) == 0) continue;
+          sourced.push_back(api::SourcedObject{
+              PathOf(name), doc.doc, doc.object ? *doc.object : IdentityOnly(doc.kind, doc.key)});
+        }
+      }
+      std::vector<api::Problem> set_problems =
+          api::ValidateSet(sourced, /*check_references=*/false);
+      problems.insert(problems.end(), set_problems.begin(), set_problems.end());
+    }
   }
+  // Files whose dropped objects this scan needed: parsed again by the next scan (asked for below).
+  std::set<std::string> reparse;
 
   // 4. Diff against the records, persist, queue events.
   ScanCounts counts;
@@ -517,17 +561,26 @@ Status DirStore::ScanLocked() {
         bool write = false;
         bool emit = false;
         if (auto d = want.find(key); d != want.end()) {
-          const api::ObjectMeta& new_meta = api::MetaOf(*d->second.object);
-          if (*d->second.spec_fingerprint != record.spec_fingerprint) {
-            CopySpec(*d->second.object, record.object);
-            record.spec_fingerprint = *d->second.spec_fingerprint;
-            ++meta.generation;
-            emit = true;
-          }
-          if (new_meta.labels != meta.labels || new_meta.annotations != meta.annotations) {
-            meta.labels = new_meta.labels;
-            meta.annotations = new_meta.annotations;
-            emit = true;
+          const ParsedDoc& doc = *d->second.doc;
+          if (!doc.object) {
+            // Its record held exactly this document at the last scan; the file is unchanged.
+            if (doc.spec_fingerprint != record.spec_fingerprint ||
+                doc.meta_fingerprint != MetaFingerprint(meta)) {
+              reparse.insert(*d->second.source);
+            }
+          } else {
+            const api::ObjectMeta& new_meta = api::MetaOf(*doc.object);
+            if (doc.spec_fingerprint != record.spec_fingerprint) {
+              CopySpec(*doc.object, record.object);
+              record.spec_fingerprint = doc.spec_fingerprint;
+              ++meta.generation;
+              emit = true;
+            }
+            if (new_meta.labels != meta.labels || new_meta.annotations != meta.annotations) {
+              meta.labels = new_meta.labels;
+              meta.annotations = new_meta.annotations;
+              emit = true;
+            }
           }
           if (record.source != *d->second.source) {
             record.source = *d->second.source;
@@ -572,9 +625,14 @@ Status DirStore::ScanLocked() {
       }
       for (const auto& [key, d] : want) {
         if (records.count(key) != 0) continue;
+        if (!d.doc->object) {
+          reparse.insert(*d.source);
+          continue;
+        }
         Record record;
-        record.object = *d.object;
-        record.spec_fingerprint = *d.spec_fingerprint;
+        record.object = std::move(*d.doc->object);  // the record holds it from now on
+        d.doc->object.reset();
+        record.spec_fingerprint = d.doc->spec_fingerprint;
         record.source = *d.source;
         record.version = 1;
         api::ObjectMeta& meta = api::MetaOf(record.object);
@@ -591,6 +649,27 @@ Status DirStore::ScanLocked() {
         events_.Enqueue(EventType::kAdded, kind, key);
         ++counts.added;
       }
+    }
+    // Objects their record now holds exactly are dropped from the cache.
+    for (auto& [name, parsed] : cache) {
+      for (ParsedDoc& doc : parsed.docs) {
+        if (!doc.object) continue;
+        const auto& records = records_[KindIndex(doc.kind)];
+        auto it = records.find(doc.key);
+        if (it == records.end() || it->second.source != name ||
+            it->second.spec_fingerprint != doc.spec_fingerprint) {
+          continue;
+        }
+        const api::ObjectMeta& have = api::MetaOf(it->second.object);
+        const api::ObjectMeta& want_meta = api::MetaOf(*doc.object);
+        if (have.labels == want_meta.labels && have.annotations == want_meta.annotations) {
+          doc.object.reset();
+        }
+      }
+    }
+    if (!reparse.empty()) {
+      for (const std::string& name : reparse) cache.erase(name);
+      RequestRescan();
     }
   }
   file_cache_ = std::move(cache);
@@ -697,44 +776,53 @@ void DirStore::FlushPending(std::unique_lock<std::mutex>& lock) {
     std::string text;
     Status result;
   };
-  std::vector<Write> writes;
-  auto pending = std::move(pending_);
+  // What is pending now, in batches, so the encoded records held at once stay few however many
+  // are pending. Changes made meanwhile wait for the next flush (they coalesce there).
+  constexpr std::size_t kBatch = 256;
+  auto queued = std::move(pending_);
   pending_.clear();
-  writes.reserve(pending.size());
-  for (const auto& [kind, key] : pending) {
-    auto& records = records_[KindIndex(kind)];
-    auto it = records.find(key);
-    if (it == records.end()) continue;
-    writes.push_back(Write{kind, key, api::MetaOf(it->second.object).uid, it->second.version,
-                           RecordPath(kind, key),
-                           Dump(EncodeRecord(it->second.object, it->second.source), 2) + "\n",
-                           Status::Ok()});
-  }
-  if (writes.empty()) return;
-  lock.unlock();
-  for (auto& w : writes) w.result = WriteFileAtomic(w.path, w.text);
-  lock.lock();
-  // Whatever changed while the lock was released wins: a record deleted meanwhile loses the file
-  // just written; one replaced or changed again is written again.
   std::size_t failed = 0;
-  for (auto& w : writes) {
-    auto& records = records_[KindIndex(w.kind)];
-    auto it = records.find(w.key);
-    if (it == records.end()) {
-      std::error_code ec;
-      fs::remove(w.path, ec);
-      continue;
+  while (!queued.empty()) {
+    std::vector<Write> writes;
+    decltype(pending_) pending;
+    while (!queued.empty() && pending.size() < kBatch) {
+      pending.insert(queued.extract(queued.begin()));
     }
-    Record& record = it->second;
-    if (api::MetaOf(record.object).uid != w.uid || record.version != w.version) {
-      pending_.emplace(w.kind, w.key);
-    } else if (w.result.ok()) {
-      record.dirty = false;
-    } else {
-      ++failed;  // stays dirty: the next scan writes it again
-      if (failed == 1) {
-        logger_->Error("cannot write state record (will retry)",
-                       {{"error", w.result.message()}});
+    writes.reserve(pending.size());
+    for (const auto& [kind, key] : pending) {
+      auto& records = records_[KindIndex(kind)];
+      auto it = records.find(key);
+      if (it == records.end()) continue;
+      writes.push_back(Write{kind, key, api::MetaOf(it->second.object).uid, it->second.version,
+                             RecordPath(kind, key),
+                             Dump(EncodeRecord(it->second.object, it->second.source), 2) + "\n",
+                             Status::Ok()});
+    }
+    if (writes.empty()) continue;
+    lock.unlock();
+    for (auto& w : writes) w.result = WriteFileAtomic(w.path, w.text);
+    lock.lock();
+    // Whatever changed while the lock was released wins: a record deleted meanwhile loses the
+    // file just written; one replaced or changed again is written again.
+    for (auto& w : writes) {
+      auto& records = records_[KindIndex(w.kind)];
+      auto it = records.find(w.key);
+      if (it == records.end()) {
+        std::error_code ec;
+        fs::remove(w.path, ec);
+        continue;
+      }
+      Record& record = it->second;
+      if (api::MetaOf(record.object).uid != w.uid || record.version != w.version) {
+        pending_.emplace(w.kind, w.key);
+      } else if (w.result.ok()) {
+        record.dirty = false;
+      } else {
+        ++failed;  // stays dirty: the next scan writes it again
+        if (failed == 1) {
+          logger_->Error("cannot write state record (will retry)",
+                         {{"error", w.result.message()}});
+        }
       }
     }
   }
@@ -826,25 +914,31 @@ Status DirStore::UpdateStatus(const api::Object& o) {
   std::lock_guard<std::mutex> lock(mu_);
   RF_ASSIGN_OR_RETURN(Record * found, RecordForWrite(kind, meta));
   Record& record = *found;
-  Record updated = record;
-  CopyStatus(o, updated.object);
-  if (const api::Condition* valid =
-          api::FindCondition(ConditionsOf(record.object), kValidCondition)) {
-    auto& conditions = ConditionsOf(updated.object);
-    auto c = std::find_if(conditions.begin(), conditions.end(),
-                          [](const api::Condition& x) { return x.type == kValidCondition; });
-    if (c == conditions.end()) {
-      conditions.push_back(*valid);
-    } else {
-      *c = *valid;
-    }
+  std::optional<api::Condition> valid;
+  if (const api::Condition* v = api::FindCondition(ConditionsOf(record.object), kValidCondition)) {
+    valid = *v;
   }
-  api::MetaOf(updated.object).resource_version = std::to_string(++updated.version);
-  if (flusher_running_) {
-    record = std::move(updated);
+  auto apply = [&](Record& r) {
+    CopyStatus(o, r.object);
+    if (valid) {
+      auto& conditions = ConditionsOf(r.object);
+      auto c = std::find_if(conditions.begin(), conditions.end(),
+                            [](const api::Condition& x) { return x.type == kValidCondition; });
+      if (c == conditions.end()) {
+        conditions.push_back(*valid);
+      } else {
+        *c = *valid;
+      }
+    }
+    api::MetaOf(r.object).resource_version = std::to_string(++r.version);
+  };
+  if (flusher_running_) {  // nothing here can fail: the record changes in place, no copy
+    apply(record);
     PersistLater(kind, record);
     return Status::Ok();
   }
+  Record updated = record;
+  apply(updated);
   Status s = Persist(kind, updated);
   if (!s.ok()) return s.WithContext("status of " + Describe(kind, meta.key()));
   updated.dirty = false;

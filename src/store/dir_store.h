@@ -116,14 +116,22 @@ class DirStore final : public ObjectStore {
     bool dirty = false;    // newer than its file on disk (queued, or a write failed: retried
                            // by each scan)
   };
+  // A valid document of a scanned file. Its object is kept only while no record holds exactly
+  // it (new, changed, or a losing duplicate): once its record has the same spec, labels,
+  // annotations and source, the cache keeps its identity and digests alone, so the objects are
+  // in memory once, not twice. A scan that needs a dropped object parses that file again.
   struct ParsedDoc {
     int doc = 0;  // 1-based document number in its file, as the codec counts it
-    std::optional<api::Object> object;
+    std::unique_ptr<api::Object> object;  // on the heap: a dropped one frees its memory
+    bool valid = false;  // an object without problems: kind, key and the digests are set
+    api::Kind kind = api::Kind::kRedisInstance;
+    api::Key key;
     Fingerprint spec_fingerprint;
+    Fingerprint meta_fingerprint;  // labels and annotations
     std::vector<api::Problem> problems;
   };
   struct ParsedFile {
-    std::string content;
+    Fingerprint content;  // of the file's text
     std::vector<ParsedDoc> docs;
   };
   struct ScanCounts;

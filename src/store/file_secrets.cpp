@@ -1,10 +1,14 @@
 #include "store/file_secrets.h"
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string_view>
+
+#include <sys/stat.h>
 
 #include "common/fs.h"
 
@@ -34,10 +38,41 @@ Status WriteIfChanged(const std::string& path, const std::string& data) {
   return WriteFileAtomic(path, data, kSecretFileMode);
 }
 
+// What stat(2) says of `path`, folded into 64 bits (never 0); 0 when it does not exist, or
+// cannot be stat'ed (then nothing compares equal to it but "absent").
+uint64_t FileIdentity(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return 0;
+  const uint64_t fields[] = {static_cast<uint64_t>(st.st_dev),
+                             static_cast<uint64_t>(st.st_ino),
+                             static_cast<uint64_t>(st.st_size),
+                             static_cast<uint64_t>(st.st_mode),
+                             static_cast<uint64_t>(st.st_mtim.tv_sec),
+                             static_cast<uint64_t>(st.st_mtim.tv_nsec),
+                             static_cast<uint64_t>(st.st_ctim.tv_sec),
+                             static_cast<uint64_t>(st.st_ctim.tv_nsec)};
+  const uint64_t id =
+      FingerprintOf(std::string_view(reinterpret_cast<const char*>(fields), sizeof(fields))).a;
+  return id == 0 ? 1 : id;
+}
+
 }  // namespace
 
 FileSecretStore::FileSecretStore(std::string dir, std::string state_dir)
-    : dir_(std::move(dir)), state_dir_(std::move(state_dir)) {}
+    : dir_(std::move(dir)), state_dir_(std::move(state_dir)) {
+  std::error_code ec;
+  std::filesystem::path absolute = std::filesystem::absolute(state_dir_, ec);
+  absolute_state_dir_ = ec ? state_dir_ : absolute.lexically_normal().string();
+  while (absolute_state_dir_.size() > 1 && absolute_state_dir_.back() == '/') {
+    absolute_state_dir_.pop_back();
+  }
+}
+
+std::mutex& FileSecretStore::StripeOf(const api::Key& instance) {
+  const std::size_t h = std::hash<std::string>{}(instance.namespace_) * 31 +
+                        std::hash<std::string>{}(instance.name);
+  return stripes_[h % stripes_.size()];
+}
 
 StatusOr<std::string> FileSecretStore::Read(const std::string& namespace_,
                                             const api::SecretKeyRef& ref) {
@@ -103,37 +138,83 @@ StatusOr<std::string> FileSecretStore::WriteConnection(
   if (password == data.end()) {
     return InvalidArgumentError("connection secret of " + instance.ToString() + " has no password");
   }
-  RF_RETURN_IF_ERROR(MakeDirs(state_dir_ + "/secrets", kSecretDirMode));
-  RF_RETURN_IF_ERROR(MakeDirs(dir, kSecretDirMode));
-  nlohmann::json j = nlohmann::json::object();
+  const std::string result = absolute_state_dir_ + "/secrets/" + instance.Dotted() + "/password";
+  const std::string password_path = dir + "/password";
+  const std::string json_path = dir + "/connection.json";
+  std::string flat;
   for (const auto& [key, value] : data) {
-    std::optional<int64_t> number = key == "port" ? ParseInt(value) : std::nullopt;
-    if (number) {
-      j[key] = *number;
-    } else {
-      j[key] = value;
+    flat += key;
+    flat += '\0';
+    flat += value;
+    flat += '\0';
+  }
+  Written now;
+  now.data = FingerprintOf(flat);
+  now.password = FingerprintOf(password->second).a;
+
+  std::lock_guard<std::mutex> stripe(StripeOf(instance));
+  std::optional<Written> before;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (auto it = written_.find(instance); it != written_.end()) before = it->second;
+  }
+  // Ours: both files are still exactly as this process left them.
+  const bool ours = before && FileIdentity(password_path) == before->password_file &&
+                    FileIdentity(json_path) == before->json_file;
+  if (ours && before->data == now.data) return result;
+  // Changed behind our back since we wrote them: rewritten whole (content and mode). Without a
+  // memory of them (the first write since start), files already right are kept.
+  const bool rewrite = ours || before.has_value();
+
+  if (!ours) {
+    // mkdir(2) alone in the common case (a new instance); 0700 whatever a sane umask says.
+    if (::mkdir(dir.c_str(), kSecretDirMode) != 0 && errno != EEXIST) {
+      if (errno != ENOENT) {
+        return UnavailableError("cannot create directory " + dir + ": " + std::strerror(errno));
+      }
+      RF_RETURN_IF_ERROR(MakeDirs(state_dir_ + "/secrets", kSecretDirMode));
+      RF_RETURN_IF_ERROR(MakeDirs(dir, kSecretDirMode));
     }
   }
-  const std::string password_path = dir + "/password";
-  RF_RETURN_IF_ERROR(WriteIfChanged(password_path, password->second));
-  const std::string json_path = dir + "/connection.json";
-  if (data.size() > 1) {
-    RF_RETURN_IF_ERROR(WriteIfChanged(
-        json_path, j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"));
+  if (ours && before->password == now.password) {
+    now.password_file = before->password_file;
   } else {
+    RF_RETURN_IF_ERROR(rewrite ? WriteFileAtomic(password_path, password->second, kSecretFileMode)
+                               : WriteIfChanged(password_path, password->second));
+    now.password_file = FileIdentity(password_path);
+  }
+  if (data.size() > 1) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& [key, value] : data) {
+      std::optional<int64_t> number = key == "port" ? ParseInt(value) : std::nullopt;
+      if (number) {
+        j[key] = *number;
+      } else {
+        j[key] = value;
+      }
+    }
+    const std::string text = j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    RF_RETURN_IF_ERROR(rewrite ? WriteFileAtomic(json_path, text, kSecretFileMode)
+                               : WriteIfChanged(json_path, text));
+    now.json_file = FileIdentity(json_path);
+  } else if (!ours || before->json_file != 0) {
     // Password only: connection.json must not keep an older password.
     std::error_code ec;
     std::filesystem::remove(json_path, ec);
     if (ec) return UnavailableError("cannot remove " + json_path + ": " + ec.message());
   }
-  std::error_code ec;
-  std::filesystem::path absolute = std::filesystem::absolute(password_path, ec);
-  if (ec) return password_path;
-  return absolute.lexically_normal().string();
+  std::lock_guard<std::mutex> lock(mu_);
+  written_.insert_or_assign(instance, now);
+  return result;
 }
 
 Status FileSecretStore::DeleteConnection(const api::Key& instance) {
   RF_ASSIGN_OR_RETURN(std::string dir, ConnectionDir(instance));
+  std::lock_guard<std::mutex> stripe(StripeOf(instance));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    written_.erase(instance);
+  }
   return RemoveAll(dir);
 }
 

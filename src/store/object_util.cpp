@@ -57,15 +57,32 @@ void ResetStatus(api::Object& o) {
   std::visit([](auto& v) { v.status = {}; }, o);
 }
 
-Fingerprint SpecFingerprint(const api::Object& o) {
-  const std::string text =
-      api::SpecToJson(o).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+Fingerprint FingerprintOf(std::string_view text) {
   uint64_t fnv = 14695981039346656037ull;  // FNV-1a 64
   for (unsigned char c : text) {
     fnv ^= c;
     fnv *= 1099511628211ull;
   }
-  return Fingerprint{fnv, std::hash<std::string>{}(text)};  // libstdc++: murmur-style
+  return Fingerprint{fnv, std::hash<std::string_view>{}(text)};  // libstdc++: murmur-style
+}
+
+Fingerprint SpecFingerprint(const api::Object& o) {
+  return FingerprintOf(
+      api::SpecToJson(o).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+Fingerprint MetaFingerprint(const api::ObjectMeta& meta) {
+  std::string text;
+  for (const auto* map : {&meta.labels, &meta.annotations}) {
+    for (const auto& [key, value] : *map) {
+      text += key;
+      text += '\0';
+      text += value;
+      text += '\0';
+    }
+    text += '\1';
+  }
+  return FingerprintOf(text);
 }
 
 }  // namespace redisfleet::store

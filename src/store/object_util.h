@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstddef>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/types.h"
@@ -38,5 +39,9 @@ struct Fingerprint {
   bool operator==(const Fingerprint&) const = default;
 };
 Fingerprint SpecFingerprint(const api::Object& o);
+// The same digest of any text.
+Fingerprint FingerprintOf(std::string_view text);
+// The same digest of the labels and annotations.
+Fingerprint MetaFingerprint(const api::ObjectMeta& meta);
 
 }  // namespace redisfleet::store

@@ -451,6 +451,36 @@ TEST_F(DirStoreTest, DuplicateKeepsTheFirstInFileOrder) {
   EXPECT_TRUE(names_b);
 }
 
+// The scan cache keeps no second copy of an object its record holds; duplicates still resolve
+// and are reported the same on every scan, and the loser takes over when the winner goes.
+TEST_F(DirStoreTest, DuplicateLoserTakesOverWhenTheWinnerGoes) {
+  WriteText(Path("a.yaml"), InstanceYaml("cache", 64));
+  WriteText(Path("b.yaml"), InstanceYaml("cache", 512));
+  auto store = MakeStore(kNever, kNever);
+  ASSERT_TRUE(store->Start().ok());
+  EventRecorder recorder;
+  ASSERT_TRUE(store->Watch(kRI, recorder.Handler()).ok());
+  const auto problems = store->Problems();
+  ASSERT_EQ(problems.size(), 1u);
+  for (int scan = 0; scan < 2; ++scan) {
+    ASSERT_TRUE(store->Rescan().ok());
+    ASSERT_EQ(store->Problems().size(), 1u);
+    EXPECT_EQ(store->Problems()[0].ToString(), problems[0].ToString());
+    EXPECT_EQ(RI(store->Get(kRI, kCache)).spec.memory_mib, 64);
+  }
+  recorder.Clear();
+
+  fs::remove(Path("a.yaml"));
+  ASSERT_TRUE(store->Rescan().ok());
+  auto cache = store->Get(kRI, kCache);
+  EXPECT_EQ(RI(cache).spec.memory_mib, 512);
+  EXPECT_EQ(RI(cache).metadata.generation, 2);
+  EXPECT_FALSE(RI(cache).metadata.deleting());
+  EXPECT_TRUE(store->Problems().empty());
+  EXPECT_EQ(recorder.Count(EventType::kModified, "default/cache"), 1);
+  EXPECT_EQ(recorder.Count(EventType::kDeleted, "default/cache"), 0);
+}
+
 TEST_F(DirStoreTest, UpdateStatusChecksVersionAndPersists) {
   WriteText(Path("a.yaml"), InstanceYaml("cache"));
   auto store = MakeStore(kNever, kNever);

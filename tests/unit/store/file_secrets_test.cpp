@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -120,6 +121,82 @@ TEST_F(FileSecretStoreTest, PasswordAloneIsSavedBeforeTheRest) {
   // Back to the password alone (a new one): no stale connection.json is left to disagree.
   ASSERT_TRUE(store_.WriteConnection(key, {{"password", "pw-2"}}).ok());
   EXPECT_EQ(*store_.ReadConnection(key), (std::map<std::string, std::string>{{"password", "pw-2"}}));
+}
+
+uint64_t InodeOf(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_ino;
+}
+
+// The store remembers what it wrote only as a cache of the disk: an unchanged write touches no
+// file, and whatever happened to the files behind its back, the next write puts them right.
+TEST_F(FileSecretStoreTest, UnchangedWritesTouchNothingButTamperingIsRepaired) {
+  const api::Key key{"default", "cache"};
+  const std::string secret_dir = state_ + "/secrets/default.cache";
+  const std::string password = secret_dir + "/password", json = secret_dir + "/connection.json";
+  const std::map<std::string, std::string> data = {
+      {"host", "127.0.0.1"}, {"port", "6380"}, {"url", "redis://127.0.0.1:6380"}, {"password", "pw-1"}};
+  auto first = store_.WriteConnection(key, data);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  const uint64_t password_inode = InodeOf(password), json_inode = InodeOf(json);
+
+  auto again = store_.WriteConnection(key, data);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(*again, *first);
+  EXPECT_EQ(InodeOf(password), password_inode);  // atomic writes replace the inode: none happened
+  EXPECT_EQ(InodeOf(json), json_inode);
+
+  struct Case {
+    std::string name;
+    std::function<void()> tamper;
+  };
+  const std::vector<Case> cases = {
+      {"password removed", [&] { fs::remove(password); }},
+      {"connection.json removed", [&] { fs::remove(json); }},
+      {"directory removed", [&] { fs::remove_all(secret_dir); }},
+      {"password edited in place", [&] { WriteText(password, "pw-edited"); }},
+      {"connection.json replaced",
+       [&] {
+         WriteText(json + ".new", "{}\n");
+         fs::rename(json + ".new", json);
+       }},
+      {"mode changed", [&] { fs::permissions(password, fs::perms::owner_read | fs::perms::group_read); }},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.name);
+    c.tamper();
+    auto w = store_.WriteConnection(key, data);
+    ASSERT_TRUE(w.ok()) << w.status().ToString();
+    EXPECT_EQ(*w, *first);
+    EXPECT_EQ(ReadText(password), "pw-1");
+    EXPECT_EQ(*store_.ReadConnection(key), data);
+    EXPECT_EQ(ModeOf(password), 0600u);
+    EXPECT_EQ(ModeOf(json), 0600u);
+    EXPECT_EQ(ModeOf(secret_dir), 0700u);
+  }
+
+  // A store that starts afresh (a restart, or kill -9) finds the files and rewrites nothing.
+  const uint64_t kept = InodeOf(password);
+  FileSecretStore restarted{dir_, state_};
+  EXPECT_EQ(*restarted.ReadConnection(key), data);
+  ASSERT_TRUE(restarted.WriteConnection(key, data).ok());
+  EXPECT_EQ(InodeOf(password), kept);
+  // Another instance's store deleting the secret is noticed by this one's next write.
+  ASSERT_TRUE(restarted.DeleteConnection(key).ok());
+  ASSERT_TRUE(store_.WriteConnection(key, data).ok());
+  EXPECT_EQ(*store_.ReadConnection(key), data);
+
+  // A new password is written even though only it changed.
+  auto replaced = data;
+  replaced["password"] = "pw-2";
+  ASSERT_TRUE(store_.WriteConnection(key, replaced).ok());
+  EXPECT_EQ(ReadText(password), "pw-2");
+  EXPECT_EQ(*store_.ReadConnection(key), replaced);
+  // Deleted and written again: everything is back.
+  ASSERT_TRUE(store_.DeleteConnection(key).ok());
+  ASSERT_TRUE(store_.WriteConnection(key, replaced).ok());
+  EXPECT_EQ(*store_.ReadConnection(key), replaced);
 }
 
 TEST_F(FileSecretStoreTest, WriteConnectionNeedsAPassword) {
