@@ -308,6 +308,11 @@ void Read(Ctx& c, const json& j, const std::string& p, DigitalOceanSpec& s) {
   f.Field("sshKeys", s.ssh_keys);
   f.Field("tags", s.tags);
   f.Field("vpcUUID", s.vpc_uuid);
+  f.Field("dockerPort", s.docker_port);
+  f.Field("readyTimeoutSeconds", s.ready_timeout_seconds);
+  f.Field("hostTLSSecretName", s.host_tls_secret_name);
+  f.Field("agentURL", s.agent_url);
+  f.Field("imageURL", s.image_url);
   f.Finish();
 }
 
@@ -649,6 +654,11 @@ json Enc(const DigitalOceanSpec& d) {
   PutList(j, "sshKeys", d.ssh_keys);
   PutList(j, "tags", d.tags);
   PutStr(j, "vpcUUID", d.vpc_uuid);
+  if (d.docker_port != dflt.docker_port) j["dockerPort"] = d.docker_port;
+  if (d.ready_timeout_seconds != dflt.ready_timeout_seconds) j["readyTimeoutSeconds"] = d.ready_timeout_seconds;
+  PutStr(j, "hostTLSSecretName", d.host_tls_secret_name);
+  PutStr(j, "agentURL", d.agent_url);
+  PutStr(j, "imageURL", d.image_url);
   return j;
 }
 

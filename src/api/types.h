@@ -226,6 +226,16 @@ struct DigitalOceanSpec {
   std::vector<std::string> ssh_keys;
   std::vector<std::string> tags;
   std::string vpc_uuid;
+  // Where each droplet's Docker API listens (TLS, or the basic-auth proxy): tcp://<ip>:<port>.
+  int64_t docker_port = 2376;
+  // A droplet not Ready (active, Docker answering, heartbeating with discovery) this long after
+  // its creation was asked for is deleted and replaced.
+  int64_t ready_timeout_seconds = 900;
+  // Secret with ca.pem, cert.pem, key.pem: the droplets' own Docker TLS credentials, written to
+  // them by cloud-init. Empty: the pool's Docker API is reached through the basic-auth proxy.
+  std::string host_tls_secret_name;
+  std::string agent_url;  // https URL of the redis-fleet binary the hosts run as `agent`
+  std::string image_url;  // https URL of a `docker save` tarball of spec.docker.image; "" = pull
   friend bool operator==(const DigitalOceanSpec&, const DigitalOceanSpec&) = default;
 };
 

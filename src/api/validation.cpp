@@ -1,5 +1,7 @@
 #include "api/validation.h"
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <set>
@@ -117,6 +119,29 @@ void Check(Checker& c, const HostPool& hp) {
     } else {
       c.Required("spec.digitalocean.tokenSecretRef.name", s.digitalocean->token_secret_ref.name);
     }
+  }
+  if (s.digitalocean) {
+    const DigitalOceanSpec& d = *s.digitalocean;
+    c.Scheme("spec.digitalocean.apiURL", d.api_url, "https://", "http://");
+    c.Required("spec.digitalocean.size", d.size);
+    c.Required("spec.digitalocean.image", d.image);
+    c.Range("spec.digitalocean.dockerPort", d.docker_port, 1, 65535);
+    c.Min("spec.digitalocean.readyTimeoutSeconds", d.ready_timeout_seconds, 1);
+    for (std::size_t i = 0; i < d.tags.size(); ++i) {
+      const std::string& t = d.tags[i];
+      const bool ok = !t.empty() && t.size() <= 255 &&
+                      std::all_of(t.begin(), t.end(), [](char ch) {
+                        return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' ||
+                               ch == '_' || ch == ':';
+                      });
+      if (!ok)
+        c.Add(fmt::format("spec.digitalocean.tags[{}]", i),
+              fmt::format("must be 1-255 letters, digits, '-', '_' or ':' (got {})", Shown(t)));
+    }
+    if (!d.agent_url.empty())
+      c.Scheme("spec.digitalocean.agentURL", d.agent_url, "https://", "http://");
+    if (!d.image_url.empty())
+      c.Scheme("spec.digitalocean.imageURL", d.image_url, "https://", "http://");
   }
   if (s.discovery) {
     c.Scheme("spec.discovery.redisURL", s.discovery->redis_url, "redis://", "rediss://");

@@ -61,7 +61,9 @@ HostPool FullHostPool() {
                         NetworkMode::kHost, "127.0.0.1", "redis:7.2"};
   s.static_hosts = StaticSpec{{{"h1", "tcp://10.0.0.1:2376", "10.0.0.1"}, {"h2", "tcp://10.0.0.2:2376", ""}}};
   s.digitalocean = DigitalOceanSpec{{"do", "token"}, "http://127.0.0.1:9999", "fra1", "s-2vcpu-4gb",
-                                    "img", {"1", "ab:cd"}, {"t1", "t2"}, "vpc-1"};
+                                    "img", {"1", "ab:cd"}, {"t1", "t2"}, "vpc-1", 2377, 300,
+                                    "host-tls", "https://example.com/redis-fleet",
+                                    "https://example.com/redis.tar"};
   s.discovery = DiscoverySpec{"rediss://:pw@127.0.0.1:6379/1", "srv:", 5};
   hp.status.hosts = {{"h1", "droplet-1", "10.0.0.1", HostState::kReady, 3, 192, kT0},
                      {"h2", "", "", HostState::kLost, 0, 0, kT0 + milliseconds(1)}};

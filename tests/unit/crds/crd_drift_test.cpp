@@ -363,7 +363,12 @@ std::vector<Object> FullHostPools() {
                                     "docker-22-04",
                                     {"ab:cd"},
                                     {"extra"},
-                                    "vpc-1"};
+                                    "vpc-1",
+                                    2377,
+                                    300,
+                                    "host-tls",
+                                    "https://example.com/redis-fleet",
+                                    "https://example.com/redis.tar"};
   s.discovery = DiscoverySpec{"redis://127.0.0.1:6379/0", "srv:", 20};
   hp.status.hosts = {HostStatus{"h1", "1234", "127.0.0.2", HostState::kReady, 3, 192, T(1)}};
   hp.status.ready_hosts = 1;
