@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <functional>
 #include <iostream>
+#include <map>
+#include <mutex>
 #include <set>
 #include <memory>
 #include <stop_token>
@@ -15,6 +17,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 
 #include "api/types.h"
@@ -34,6 +37,9 @@
 #include "controllers/redisinstance/reconciler.h"
 #include "metrics/metrics.h"
 #include "agent/agent.h"
+#include "providers/digitalocean/client.h"
+#include "providers/digitalocean/cloud_init.h"
+#include "providers/digitalocean/droplet_provider.h"
 #include "providers/docker/docker_runtime.h"
 #include "providers/local/local_host_provider.h"
 #include "providers/process/process_runtime.h"
@@ -73,6 +79,7 @@ struct RunFlags {
   int workers = 4;
   int drain_seconds = 10;
   int orphan_grace_seconds = 60;
+  int orphan_host_grace_seconds = 600;
   std::string self_service_addr;  // empty: off
   std::string self_service_pool = "local";
   std::string self_service_namespace = "default";
@@ -130,11 +137,11 @@ class ServerRunnable final : public runtime::Runnable {
   std::string addr_;
 };
 
-// The drivers of a Docker pool (provider local or static, runtime docker).
-StatusOr<controllers::PoolDrivers> DockerPoolDrivers(const api::HostPool& pool,
-                                                     store::SecretStore& secrets,
-                                                     std::shared_ptr<Clock> clock,
-                                                     std::shared_ptr<Logger> log) {
+// The Docker runtime of a pool (spec.docker: image, network, TLS files, basic auth).
+StatusOr<std::shared_ptr<providers::DockerRuntime>> DockerRuntimeFor(const api::HostPool& pool,
+                                                                    store::SecretStore& secrets,
+                                                                    std::shared_ptr<Clock> clock,
+                                                                    const std::shared_ptr<Logger>& log) {
   const api::DockerSpec docker = pool.spec.docker.value_or(api::DockerSpec{});
   providers::DockerRuntime::Options opts;
   opts.image = docker.image;
@@ -149,9 +156,50 @@ StatusOr<controllers::PoolDrivers> DockerPoolDrivers(const api::HostPool& pool,
     if (!auth) return auth.error().WithContext("spec.docker.basicAuthSecretRef");
     opts.basic_auth = *auth;
   }
-  auto runtime = std::make_shared<providers::DockerRuntime>(
+  return std::make_shared<providers::DockerRuntime>(
       opts, clock, log->With({{"component", "docker-runtime"}, {"pool", pool.metadata.name}}));
+}
 
+// OK when the host's Docker daemon answers.
+std::function<Status(const providers::Host&)> PingThrough(std::shared_ptr<providers::DockerRuntime> runtime) {
+  return [runtime](const providers::Host& h) -> Status {
+    RF_ASSIGN_OR_RETURN(auto client, runtime->ClientFor(h));
+    auto pong = client->Ping();
+    return pong.ok() ? Status::Ok() : pong.status();
+  };
+}
+
+// The hosts with a live heartbeat in the pool's discovery registry; empty without discovery.
+std::function<StatusOr<std::set<std::string>>()> HeartbeatsOf(const api::HostPool& pool,
+                                                             std::shared_ptr<Logger> log) {
+  if (!pool.spec.discovery || pool.spec.discovery->redis_url.empty()) return {};
+  auto registry = std::make_shared<redis::HeartbeatRegistry>(pool.spec.discovery->redis_url,
+                                                             std::chrono::milliseconds(2000));
+  const std::string prefix = pool.spec.discovery->key_prefix;
+  return [registry, prefix, log]() -> StatusOr<std::set<std::string>> {
+    auto scan = registry->Scan(prefix);
+    if (!scan.ok()) {
+      log->Warn("cannot read the heartbeat registry; judging hosts by ping",
+                {{"error", scan.status().ToString()}});
+      return scan.status();
+    }
+    std::set<std::string> alive;
+    for (const auto& [name, beat] : scan->hosts) alive.insert(name);
+    for (const auto& [name, why] : scan->unparsable) {
+      alive.insert(name);  // it beats; only its content is unreadable
+      log->Warn("unreadable heartbeat", {{"host", name}, {"problem", why}});
+    }
+    return alive;
+  };
+}
+
+// The drivers of a Docker pool (provider local or static, runtime docker).
+StatusOr<controllers::PoolDrivers> DockerPoolDrivers(const api::HostPool& pool,
+                                                     store::SecretStore& secrets,
+                                                     std::shared_ptr<Clock> clock,
+                                                     std::shared_ptr<Logger> log) {
+  RF_ASSIGN_OR_RETURN(auto runtime, DockerRuntimeFor(pool, secrets, clock, log));
+  const api::DockerSpec docker = pool.spec.docker.value_or(api::DockerSpec{});
   std::vector<api::StaticHost> hosts;
   if (pool.spec.provider == api::HostProviderType::kLocal) {
     const std::string address =
@@ -161,34 +209,103 @@ StatusOr<controllers::PoolDrivers> DockerPoolDrivers(const api::HostPool& pool,
   } else {
     hosts = pool.spec.static_hosts.value_or(api::StaticSpec{}).hosts;
   }
-  providers::StaticHostProvider::Ping ping = [runtime](const providers::Host& h) -> Status {
-    RF_ASSIGN_OR_RETURN(auto client, runtime->ClientFor(h));
-    auto pong = client->Ping();
-    return pong.ok() ? Status::Ok() : pong.status();
-  };
-  providers::StaticHostProvider::Heartbeats heartbeats;
-  if (pool.spec.discovery && !pool.spec.discovery->redis_url.empty()) {
-    auto registry = std::make_shared<redis::HeartbeatRegistry>(pool.spec.discovery->redis_url,
-                                                               std::chrono::milliseconds(2000));
-    const std::string prefix = pool.spec.discovery->key_prefix;
-    heartbeats = [registry, prefix, log]() -> StatusOr<std::set<std::string>> {
-      auto scan = registry->Scan(prefix);
-      if (!scan.ok()) {
-        log->Warn("cannot read the heartbeat registry; judging hosts by ping",
-                  {{"error", scan.status().ToString()}});
-        return scan.status();
-      }
-      std::set<std::string> alive;
-      for (const auto& [name, beat] : scan->hosts) alive.insert(name);
-      for (const auto& [name, why] : scan->unparsable) {
-        alive.insert(name);  // it beats; only its content is unreadable
-        log->Warn("unreadable heartbeat", {{"host", name}, {"problem", why}});
-      }
-      return alive;
-    };
+  auto provider = std::make_shared<providers::StaticHostProvider>(std::move(hosts), PingThrough(runtime),
+                                                                  HeartbeatsOf(pool, log));
+  return controllers::PoolDrivers{provider, runtime};
+}
+
+// One DigitalOcean client per (API URL, token): the rate limit is the account's, so every pool
+// of one account spends from one budget. Thread-safe.
+class DigitalOceanClients {
+ public:
+  DigitalOceanClients(std::shared_ptr<Clock> clock, digitalocean::ClientObserver observer)
+      : clock_(std::move(clock)), observer_(std::move(observer)) {}
+  std::shared_ptr<digitalocean::Client> For(const std::string& api_url, const std::string& token) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& c = clients_[{api_url, token}];
+    if (!c) {
+      digitalocean::ClientOptions o;
+      o.api_url = api_url;
+      o.token = token;
+      c = std::make_shared<digitalocean::Client>(o, clock_, nullptr, nullptr, observer_);
+    }
+    return c;
   }
-  auto provider = std::make_shared<providers::StaticHostProvider>(std::move(hosts), std::move(ping),
-                                                                  std::move(heartbeats));
+
+ private:
+  std::shared_ptr<Clock> clock_;
+  digitalocean::ClientObserver observer_;
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<digitalocean::Client>> clients_;
+};
+
+// The drivers of a DigitalOcean pool: droplets (created with cloud-init user-data that makes each a
+// Docker host) and the Docker runtime that reaches them.
+StatusOr<controllers::PoolDrivers> DigitalOceanPoolDrivers(const api::HostPool& pool, store::SecretStore& secrets,
+                                                           std::shared_ptr<Clock> clock, std::shared_ptr<Logger> log,
+                                                           const std::string& operator_id,
+                                                           DigitalOceanClients& clients) {
+  if (pool.spec.runtime != api::RuntimeType::kDocker)
+    return InvalidArgumentError("spec.runtime must be docker when provider is digitalocean");
+  const api::DigitalOceanSpec d = pool.spec.digitalocean.value_or(api::DigitalOceanSpec{});
+  const std::string& ns = pool.metadata.namespace_;
+  if (d.host_tls_secret_name.empty() && !pool.spec.docker.value_or(api::DockerSpec{}).basic_auth_secret_ref)
+    return InvalidArgumentError(
+        "spec.digitalocean.hostTLSSecretName is required unless spec.docker.basicAuthSecretRef is set: a "
+        "droplet's Docker API is exposed only through TLS or the basic-auth proxy");
+  if (pool.spec.discovery && d.agent_url.empty())
+    return InvalidArgumentError(
+        "spec.digitalocean.agentURL is required with spec.discovery: the droplets run `redis-fleet agent` "
+        "to heartbeat");
+  auto token = secrets.Read(ns, d.token_secret_ref);
+  if (!token) return token.error().WithContext("spec.digitalocean.tokenSecretRef");
+  RF_ASSIGN_OR_RETURN(auto runtime, DockerRuntimeFor(pool, secrets, clock, log));
+
+  // What every host's cloud-init gets; the name is filled in per host.
+  digitalocean::CloudInitOptions boot;
+  boot.docker_port = static_cast<int>(d.docker_port);
+  boot.redis_image = pool.spec.docker.value_or(api::DockerSpec{}).image;
+  boot.redis_image_url = d.image_url;
+  boot.redis_fleet_url = d.agent_url;
+  if (!d.host_tls_secret_name.empty()) {
+    boot.docker_access = digitalocean::CloudInitOptions::DockerAccess::kTls;
+    for (auto [key, field] : {std::pair{"ca.pem", &boot.ca_pem}, std::pair{"cert.pem", &boot.server_cert_pem},
+                              std::pair{"key.pem", &boot.server_key_pem}}) {
+      auto v = secrets.Read(ns, api::SecretKeyRef{d.host_tls_secret_name, key});
+      if (!v) return v.error().WithContext("spec.digitalocean.hostTLSSecretName");
+      *field = *v;
+    }
+  } else {
+    boot.docker_access = digitalocean::CloudInitOptions::DockerAccess::kBasicAuthProxy;
+    const auto docker = pool.spec.docker.value_or(api::DockerSpec{});
+    if (docker.basic_auth_secret_ref) {
+      auto auth = secrets.Read(ns, *docker.basic_auth_secret_ref);
+      if (!auth) return auth.error().WithContext("spec.docker.basicAuthSecretRef");
+      boot.basic_auth = *auth;
+    }
+  }
+  if (pool.spec.discovery) {
+    boot.discovery_url = pool.spec.discovery->redis_url;
+    boot.discovery_key_prefix = pool.spec.discovery->key_prefix;
+    boot.discovery_ttl_seconds = pool.spec.discovery->ttl_seconds;
+  }
+  digitalocean::DropletProviderOptions o;
+  o.operator_id = operator_id;
+  o.region = d.region;
+  o.size = d.size;
+  o.image = d.image;
+  o.ssh_keys = d.ssh_keys;
+  o.tags = d.tags;
+  o.vpc_uuid = d.vpc_uuid;
+  o.docker_port = d.docker_port;
+  o.user_data = [boot](const std::string& host) -> StatusOr<std::string> {
+    digitalocean::CloudInitOptions mine = boot;
+    mine.host_name = host;
+    return digitalocean::GenerateCloudInit(mine);
+  };
+  o.ping = PingThrough(runtime);
+  o.heartbeats = HeartbeatsOf(pool, log);
+  auto provider = std::make_shared<digitalocean::DropletHostProvider>(clients.For(d.api_url, *token), o, clock);
   return controllers::PoolDrivers{provider, runtime};
 }
 
@@ -265,6 +382,25 @@ int Run(const RunFlags& f) {
       process_opts, clock, log->With({{"component", "process-runtime"}}));
   auto local_hosts = std::make_shared<providers::LocalHostProvider>();
 
+  // DigitalOcean: every response counted by status code, the account's remaining budget.
+  auto& api_requests = prometheus::BuildCounter()
+                           .Name("redisfleet_api_requests_total")
+                           .Help("Requests sent to a provider API, by HTTP status (0: no response)")
+                           .Register(*metrics->registry());
+  auto& rate_limit_family = prometheus::BuildGauge()
+                                .Name("redisfleet_api_ratelimit_remaining")
+                                .Help("Calls left in the provider API's current rate-limit window")
+                                .Register(*metrics->registry());
+  prometheus::Gauge& do_rate_limit = rate_limit_family.Add({{"provider", "digitalocean"}});
+  digitalocean::ClientObserver do_observer;
+  do_observer.on_response = [&api_requests](long code) {
+    api_requests.Add({{"provider", "digitalocean"}, {"code", std::to_string(code)}}).Increment();
+  };
+  do_observer.on_rate_limit = [&do_rate_limit](const digitalocean::RateLimit& r) {
+    if (r.remaining >= 0) do_rate_limit.Set(static_cast<double>(r.remaining));
+  };
+  auto do_clients = std::make_shared<DigitalOceanClients>(clock, do_observer);
+
   auto pools = std::make_shared<controllers::PoolRegistry>(
       [=](const api::HostPool& pool) -> StatusOr<controllers::PoolDrivers> {
         if (pool.spec.runtime == api::RuntimeType::kProcess) {
@@ -278,9 +414,9 @@ int Run(const RunFlags& f) {
             pool.spec.provider == api::HostProviderType::kStatic) {
           return DockerPoolDrivers(pool, *secrets, clock, log);
         }
-        return UnimplementedError(fmt::format(
-            "spec.provider {} is not available in this build yet (available: local, static)",
-            api::EnumName(pool.spec.provider)));
+        return DigitalOceanPoolDrivers(pool, *secrets, clock,
+                                       log->With({{"component", "digitalocean"}, {"pool", pool.metadata.name}}),
+                                       f.operator_id, *do_clients);
       });
   auto ledger = std::make_shared<controllers::UsageLedger>();
   auto phases = std::make_shared<controllers::PhaseCounter>(
@@ -302,12 +438,7 @@ int Run(const RunFlags& f) {
   ri_reconciler->SetPlanSource(
       [store](const api::RedisInstance& ri) { return controllers::EffectivePlan(*store, ri); });
   // Heroku add-ons: one Platform API client per (apiURL, key); RateLimit-Remaining as a gauge.
-  prometheus::Gauge& heroku_rate_limit =
-      prometheus::BuildGauge()
-          .Name("redisfleet_api_ratelimit_remaining")
-          .Help("Calls left in the provider API's current rate-limit window")
-          .Register(*metrics->registry())
-          .Add({{"provider", "heroku"}});
+  prometheus::Gauge& heroku_rate_limit = rate_limit_family.Add({{"provider", "heroku"}});
   auto heroku_api = std::make_shared<controllers::HerokuClientFactory>(
       clock, heroku::HerokuClientOptions{},
       [gauge = &heroku_rate_limit](int64_t remaining) { gauge->Set(static_cast<double>(remaining)); });
@@ -332,6 +463,26 @@ int Run(const RunFlags& f) {
   hp_opts.orphan_grace = std::chrono::seconds(f.orphan_grace_seconds);
   hp_opts.orphan_scan_interval =
       std::min<std::chrono::milliseconds>(std::chrono::seconds(30), hp_opts.orphan_grace / 2);
+  hp_opts.orphan_host_grace = std::chrono::seconds(f.orphan_host_grace_seconds);
+  hp_opts.orphan_host_scan_interval =
+      std::min<std::chrono::milliseconds>(std::chrono::minutes(10), hp_opts.orphan_host_grace / 2);
+  // Hosts by state and what the pool's machines cost.
+  auto& pool_cost = prometheus::BuildGauge()
+                        .Name("redisfleet_pool_monthly_cost_dollars")
+                        .Help("What the pool's machines cost per month (provider list prices)")
+                        .Register(*metrics->registry());
+  hp_opts.on_status = [metrics, &pool_cost](const api::HostPool& pool) {
+    std::map<std::string, int64_t> counts;
+    for (const auto& h : pool.status.hosts) ++counts[std::string(api::EnumName(h.state))];
+    const std::string id = pool.metadata.namespace_ + "/" + pool.metadata.name;
+    metrics->SetHostsByState(id, counts);
+    pool_cost.Add({{"pool", id}}).Set(pool.status.monthly_cost);
+  };
+  hp_opts.on_forgotten = [metrics, &pool_cost](const api::Key& pool) {
+    const std::string id = pool.namespace_ + "/" + pool.name;
+    metrics->RemovePool(id);
+    pool_cost.Remove(&pool_cost.Add({{"pool", id}}));
+  };
   // Set once the instance controller exists: a host changing state (Lost) wakes its instances.
   auto on_hosts_changed = std::make_shared<std::function<void(const api::Key&)>>();
   hp_opts.on_hosts_changed = [on_hosts_changed](const api::Key& pool) {
@@ -365,6 +516,7 @@ int Run(const RunFlags& f) {
     controllers::EnqueueInstancesOfPool(*store, *ri_ctrl, pool);
   };
   controllers::ConnectControllers(store, {ri_ctrl, hp_ctrl, sp_ctrl});
+  controllers::WakePoolsOnUsage(*ledger, hp_ctrl);
   if (kube_secrets) {
     // A connection Secret edited or deleted by someone else wakes its instance, which writes it
     // back.
@@ -515,6 +667,10 @@ int main(int argc, char** argv) {
                   "How long a Redis labelled as ours that no RedisInstance owns is left before removal")
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
+  run->add_option("--orphan-host-grace-seconds", run_flags.orphan_host_grace_seconds,
+                  "How long a droplet tagged as ours whose HostPool no longer exists is left before deletion")
+      ->check(CLI::Range(1, 7 * 86400))
+      ->capture_default_str();
   run->add_option("--self-service-addr", run_flags.self_service_addr,
                   "Serve the one-click page and /v1/instances here (e.g. 127.0.0.1:8080); off when empty");
   run->add_option("--self-service-pool", run_flags.self_service_pool,
@@ -573,7 +729,9 @@ int main(int argc, char** argv) {
   int64_t agent_ttl = 10, agent_interval_ms = 3000;
   auto* agent_cmd = app.add_subcommand("agent", "Announce this Docker host in a pool's discovery Redis");
   agent_cmd->add_option("--discovery-url", agent_opts.discovery_url,
-                        "redis://[user:password@]host:port/db of the registry (spec.discovery.redisURL)")
+                        "redis://[user:password@]host:port/db of the registry (spec.discovery.redisURL); "
+                        "better given as REDISFLEET_DISCOVERY_URL, which ps does not show")
+      ->envname("REDISFLEET_DISCOVERY_URL")
       ->required();
   agent_cmd->add_option("--key-prefix", agent_opts.key_prefix, "spec.discovery.keyPrefix")
       ->capture_default_str();

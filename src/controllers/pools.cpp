@@ -47,26 +47,39 @@ providers::PoolRef PoolRefOf(const api::HostPool& pool) {
 
 void UsageLedger::Set(const std::string& pool_id, const std::string& host,
                       const api::Key& instance, int64_t memory_mib) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ReleaseLocked(instance);
-  by_instance_[instance] = Record{pool_id, host, memory_mib};
-  auto& u = by_host_[pool_id][host];
-  u.instances += 1;
-  u.memory_mib += memory_mib;
+  std::string emptied, first;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    emptied = ReleaseLocked(instance);
+    by_instance_[instance] = Record{pool_id, host, memory_mib};
+    auto& u = by_host_[pool_id][host];
+    if (u.instances == 0) first = pool_id;
+    u.instances += 1;
+    u.memory_mib += memory_mib;
+  }
+  Notify(emptied);
+  if (first != emptied) Notify(first);
 }
 
 void UsageLedger::Release(const api::Key& instance) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ReleaseLocked(instance);
+  std::string emptied;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    emptied = ReleaseLocked(instance);
+  }
+  Notify(emptied);
 }
 
-void UsageLedger::ReleaseLocked(const api::Key& instance) {
+std::string UsageLedger::ReleaseLocked(const api::Key& instance) {
+  unplaced_.erase(instance);
   auto it = by_instance_.find(instance);
-  if (it == by_instance_.end()) return;
+  if (it == by_instance_.end()) return "";
   auto& u = by_host_[it->second.pool_id][it->second.host];
   u.instances -= 1;
   u.memory_mib -= it->second.memory_mib;
+  std::string pool = u.instances == 0 ? it->second.pool_id : "";
   by_instance_.erase(it);
+  return pool;
 }
 
 std::optional<std::pair<std::string, std::string>> UsageLedger::Where(const api::Key& instance) const {
@@ -80,21 +93,32 @@ std::optional<std::string> UsageLedger::Place(
     const std::string& pool_id, const std::vector<std::pair<std::string, api::HostState>>& hosts,
     const placement::Limits& limits, api::PlacementStrategy strategy, const api::Key& instance,
     int64_t memory_mib) {
-  std::lock_guard<std::mutex> lock(mu_);
-  ReleaseLocked(instance);
+  std::unique_lock<std::mutex> lock(mu_);
+  const std::string emptied = ReleaseLocked(instance);
   std::vector<placement::HostLoad> loads;
   loads.reserve(hosts.size());
   auto& pool = by_host_[pool_id];
+  const auto cordoned = cordoned_.find(pool_id);
   for (const auto& [name, state] : hosts) {
     const HostUsage& u = pool[name];
-    loads.push_back(placement::HostLoad{name, state, u.instances, u.memory_mib});
+    const bool off = cordoned != cordoned_.end() && cordoned->second.count(name) != 0;
+    loads.push_back(placement::HostLoad{name, off ? api::HostState::kCordoned : state, u.instances,
+                                        u.memory_mib});
   }
   auto chosen = placement::Choose(loads, limits, strategy, memory_mib);
-  if (!chosen) return std::nullopt;
+  if (!chosen) {
+    lock.unlock();
+    Notify(emptied);
+    return std::nullopt;
+  }
   by_instance_[instance] = Record{pool_id, *chosen, memory_mib};
   auto& u = pool[*chosen];
+  const bool first = u.instances == 0;
   u.instances += 1;
   u.memory_mib += memory_mib;
+  lock.unlock();
+  Notify(emptied);
+  if (first && emptied != pool_id) Notify(pool_id);
   return chosen;
 }
 
@@ -105,6 +129,62 @@ UsageLedger::HostUsage UsageLedger::Usage(const std::string& pool_id, const std:
   auto h = p->second.find(host);
   if (h == p->second.end()) return {};
   return h->second;
+}
+
+bool UsageLedger::CordonIfEmpty(const std::string& pool_id, const std::string& host) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto& set = cordoned_[pool_id];
+  if (set.count(host) != 0) return true;
+  auto p = by_host_.find(pool_id);
+  if (p != by_host_.end()) {
+    auto h = p->second.find(host);
+    if (h != p->second.end() && h->second.instances > 0) return false;
+  }
+  set.insert(host);
+  return true;
+}
+
+void UsageLedger::Uncordon(const std::string& pool_id, const std::string& host) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = cordoned_.find(pool_id);
+  if (it != cordoned_.end()) it->second.erase(host);
+}
+
+bool UsageLedger::Cordoned(const std::string& pool_id, const std::string& host) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = cordoned_.find(pool_id);
+  return it != cordoned_.end() && it->second.count(host) != 0;
+}
+
+void UsageLedger::ForgetHost(const std::string& pool_id, const std::string& host) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto c = cordoned_.find(pool_id);
+  if (c != cordoned_.end()) c->second.erase(host);
+  auto p = by_host_.find(pool_id);
+  if (p != by_host_.end()) {
+    auto h = p->second.find(host);
+    if (h != p->second.end() && h->second.instances == 0) p->second.erase(h);
+  }
+}
+
+void UsageLedger::MarkUnplaced(const std::string& pool_id, const api::Key& instance,
+                               int64_t memory_mib) {
+  bool changed = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto& e = unplaced_[instance];
+    changed = e.first != pool_id || e.second != memory_mib;
+    e = {pool_id, memory_mib};
+  }
+  if (changed) Notify(pool_id);
+}
+
+std::vector<int64_t> UsageLedger::Unplaced(const std::string& pool_id) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<int64_t> out;
+  for (const auto& [key, entry] : unplaced_)
+    if (entry.first == pool_id) out.push_back(entry.second);
+  return out;
 }
 
 }  // namespace redisfleet::controllers

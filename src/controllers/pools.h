@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -80,17 +81,42 @@ class UsageLedger {
   };
   HostUsage Usage(const std::string& pool_id, const std::string& host) const;
 
+  // Scale-in: marks `host` so Place never chooses it, only when nothing is recorded on it, in
+  // one step (no placement can slip in between the check and the mark). Returns whether the host
+  // is cordoned. Uncordon undoes it; ForgetHost drops everything known of a deleted host.
+  bool CordonIfEmpty(const std::string& pool_id, const std::string& host);
+  void Uncordon(const std::string& pool_id, const std::string& host);
+  bool Cordoned(const std::string& pool_id, const std::string& host) const;
+  void ForgetHost(const std::string& pool_id, const std::string& host);
+
+  // Called (outside the ledger's lock, on the caller's thread) with a pool id when something
+  // its size depends on changed: a host got its first instance or lost its last, or an instance
+  // found no room. Set it once, before the ledger is shared.
+  void SetOnChange(std::function<void(const std::string& pool_id)> fn) { on_change_ = std::move(fn); }
+
+  // Instances that found no room in their pool, with their memory: the pool grows for them.
+  // Set/Place/Release clear an instance's entry.
+  void MarkUnplaced(const std::string& pool_id, const api::Key& instance, int64_t memory_mib);
+  std::vector<int64_t> Unplaced(const std::string& pool_id) const;
+
  private:
   struct Record {
     std::string pool_id;
     std::string host;
     int64_t memory_mib = 0;
   };
-  void ReleaseLocked(const api::Key& instance);
+  // Returns the pool id whose host became empty, or "".
+  std::string ReleaseLocked(const api::Key& instance);
+  void Notify(const std::string& pool_id) const {
+    if (on_change_ && !pool_id.empty()) on_change_(pool_id);
+  }
+  std::function<void(const std::string&)> on_change_;
 
   mutable std::mutex mu_;
   std::map<api::Key, Record> by_instance_;
   std::map<std::string, std::map<std::string, HostUsage>> by_host_;  // pool -> host -> usage
+  std::map<std::string, std::set<std::string>> cordoned_;             // pool -> hosts
+  std::map<api::Key, std::pair<std::string, int64_t>> unplaced_;      // instance -> {pool, MiB}
 };
 
 }  // namespace redisfleet::controllers

@@ -29,6 +29,13 @@ void EnqueueInstances(store::ObjectStore& store, runtime::Controller& instances,
 
 }  // namespace
 
+void WakePoolsOnUsage(UsageLedger& ledger, const std::shared_ptr<runtime::Controller>& pools) {
+  ledger.SetOnChange([pools](const std::string& pool_id) {
+    const auto dot = pool_id.find('.');  // "<namespace>.<name>"; namespaces hold no '.'
+    if (dot != std::string::npos) pools->Enqueue(api::Key{pool_id.substr(0, dot), pool_id.substr(dot + 1)});
+  });
+}
+
 void EnqueueInstancesOfPool(store::ObjectStore& store, runtime::Controller& instances, const api::Key& pool) {
   EnqueueInstances(store, instances, pool.namespace_,
                    [&](const api::RedisInstance& ri) { return ri.spec.host_pool == pool.name; });

@@ -19,6 +19,14 @@ class HostProvider {
   virtual StatusOr<std::vector<Host>> List(const PoolRef& pool) = 0;
   // OK when the host is gone, NotFound counted as gone.
   virtual Status Delete(const Host& host) = 0;
+  // True when Create and Delete make and destroy machines (the pool then scales itself).
+  virtual bool Elastic() const { return false; }
+  // Every machine carrying this operator's ownership tag, whatever pool it names (labels[
+  // kLabelPool] = "<ns>.<name>", empty when unreadable): how machines of deleted pools are found.
+  // Unimplemented for providers whose hosts are fixed.
+  virtual StatusOr<std::vector<Host>> ListAll() {
+    return UnimplementedError("this provider has no machines of its own");
+  }
 };
 
 }  // namespace redisfleet::providers

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "api/types.h"
+#include "common/clock.h"
 
 namespace redisfleet::providers {
 
@@ -23,8 +24,10 @@ struct Host {
   std::string provider_id;  // droplet id, static name, "local"
   std::string address;      // where clients reach its Redis servers
   std::string docker_endpoint;  // unix:///..., tcp://host:port; empty for process runtimes
-  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> labels;  // kLabelPool = the owning pool's id (ListAll)
   bool ready = true;        // the provider reports it usable (droplet active, ...)
+  TimePoint created{};      // when the machine was created (elastic providers)
+  double monthly_cost = 0;  // what it costs per month (elastic providers; 0 = unknown/free)
 };
 
 struct HostSpec {

@@ -30,6 +30,16 @@ struct HostPoolOptions {
   // Called (on the worker thread) when a host of the pool changed state, e.g. became Lost, so
   // the pool's instances are looked at now rather than at their next health check.
   std::function<void(const api::Key& pool)> on_hosts_changed;
+  // Elastic pools (the provider creates machines): a machine carrying our ownership tag whose
+  // pool no longer exists is deleted once seen this long; the search runs this often.
+  std::chrono::milliseconds orphan_host_grace{600000};
+  std::chrono::milliseconds orphan_host_scan_interval{600000};
+  // Look again this soon while hosts are being created, cordoned or deleted.
+  std::chrono::milliseconds scaling_requeue{2000};
+  // Called after every reconcile that wrote or confirmed a pool's status (metrics).
+  std::function<void(const api::HostPool& pool)> on_status;
+  // Called when a pool is gone for good (metrics).
+  std::function<void(const api::Key& pool)> on_forgotten;
 };
 
 class HostPoolReconciler final : public runtime::Reconciler {
@@ -45,6 +55,23 @@ class HostPoolReconciler final : public runtime::Reconciler {
   Status CollectOrphans(const api::HostPool& pool, const PoolDrivers& drivers,
                         const std::vector<providers::Host>& hosts);
   StatusOr<int64_t> CountUsers(const api::HostPool& pool);
+  // Elastic pools: decides (autoscale.h) and acts: records intents and Deleting states in
+  // status before the provider calls, then creates, cordons, deletes. `write` persists status.
+  // Sets *busy while hosts are on their way in or out.
+  Status ScaleHosts(const api::HostPool& pool, const PoolDrivers& drivers,
+                    const std::vector<providers::Host>& listed, api::HostPoolStatus& st,
+                    const std::function<Status(const api::HostPoolStatus&)>& write, bool* busy);
+  // True when nothing of ours runs on `host` (the last check before deleting it).
+  StatusOr<bool> HostIsEmpty(const PoolDrivers& drivers, const providers::Host& host,
+                             const std::string& pool_id);
+  // Deletes the machines of a deleted elastic pool; true once none is left.
+  StatusOr<bool> DeleteAllHosts(api::HostPool& pool, const PoolDrivers& drivers,
+                                const std::function<Status(const api::HostPoolStatus&)>& write);
+  // Deletes machines tagged as ours whose pool no longer exists, after a grace period.
+  Status CollectOrphanHosts(const api::HostPool& pool, const PoolDrivers& drivers);
+  void ForgetPool(const api::Key& key);
+  std::string NextHostName(const api::HostPool& pool, const api::HostPoolStatus& st,
+                           const std::vector<providers::Host>& listed);
 
   std::shared_ptr<store::ObjectStore> store_;
   std::shared_ptr<PoolRegistry> pools_;
@@ -58,6 +85,13 @@ class HostPoolReconciler final : public runtime::Reconciler {
   // which only delays removal).
   std::map<std::string, std::map<std::string, TimePoint>> orphan_seen_;
   std::map<api::Key, TimePoint> last_scan_;
+  std::map<api::Key, TimePoint> last_host_scan_;
+  // pool -> host -> empty (and Ready) since; a restart resets it, which only delays scale-in.
+  std::map<api::Key, std::map<std::string, TimePoint>> empty_since_;
+  // pool -> highest host number handed out, so a deleted host's name is not reused by this run.
+  std::map<api::Key, int64_t> host_seq_;
+  // provider id -> first seen as a machine of no pool.
+  std::map<std::string, TimePoint> orphan_hosts_seen_;
 };
 
 }  // namespace redisfleet::controllers

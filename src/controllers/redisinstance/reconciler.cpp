@@ -28,9 +28,10 @@ std::string Url(const api::Endpoint& ep) { return fmt::format("redis://{}:{}", e
 }  // namespace
 
 void PhaseCounter::Set(const api::Key& key, std::optional<api::Phase> phase) {
-  std::map<std::string, int64_t> counts;
+  // Published under the lock: two workers publishing copies out of order would leave a stale
+  // count that no later (unchanged) Set corrects.
+  std::lock_guard<std::mutex> lock(mu_);
   {
-    std::lock_guard<std::mutex> lock(mu_);
     auto it = phases_.find(key);
     if (phase) {
       if (it != phases_.end() && it->second == *phase) return;
@@ -46,9 +47,8 @@ void PhaseCounter::Set(const api::Key& key, std::optional<api::Phase> phase) {
       --counts_[std::string(api::EnumName(it->second))];
       phases_.erase(it);
     }
-    counts = counts_;
   }
-  if (publish_) publish_(counts);
+  if (publish_) publish_(counts_);
 }
 
 std::map<std::string, int64_t> PhaseCounter::Counts() const {
@@ -138,7 +138,9 @@ Status RedisInstanceReconciler::EnsureFinalizer(api::RedisInstance& ri) {
   return Status::Ok();
 }
 
-StatusOr<std::string> RedisInstanceReconciler::Password(const api::RedisInstance& ri, bool* generated) {
+StatusOr<std::string> RedisInstanceReconciler::Password(
+    const api::RedisInstance& ri, bool* generated,
+    std::optional<std::map<std::string, std::string>>* connection) {
   *generated = false;
   if (!ri.spec.password_secret_ref.name.empty()) {
     auto v = secrets_->Read(ri.metadata.namespace_, ri.spec.password_secret_ref);
@@ -152,6 +154,7 @@ StatusOr<std::string> RedisInstanceReconciler::Password(const api::RedisInstance
   }
   auto conn = secrets_->ReadConnection(ri.metadata.key());
   if (conn) {
+    *connection = *conn;
     auto it = conn->find("password");
     if (it != conn->end() && !it->second.empty()) return it->second;
   } else if (conn.error().code() != StatusCode::kNotFound) {
@@ -315,6 +318,8 @@ StatusOr<runtime::Result> RedisInstanceReconciler::Reconcile(const api::Key& key
     for (const auto& h : hosts) states.emplace_back(h.name, StateOf(*pool, h));
     auto chosen = ledger_->Place(pool_id, states, limits, pool->spec.placement, key, want.memory_mib);
     if (!chosen) {
+      // An elastic pool grows for it (HostPoolReconciler reads this).
+      ledger_->MarkUnplaced(pool_id, key, want.memory_mib);
       st.phase = Phase::kPending;
       SetPlaced(st, false, "NoCapacity",
                 fmt::format("no Ready host of pool {} has room for {} MiB (limits: {} instances, "
@@ -342,7 +347,8 @@ StatusOr<runtime::Result> RedisInstanceReconciler::Reconcile(const api::Key& key
 
   // The password exists (and is saved) before the server that uses it.
   bool generated = false;
-  auto password = Password(ri, &generated);
+  std::optional<std::map<std::string, std::string>> saved;  // the connection secret as read
+  auto password = Password(ri, &generated, &saved);
   if (!password) {
     st.phase = Phase::kPending;
     SetReady(st, false, "PasswordUnavailable", password.error().message(), gen);
@@ -350,7 +356,8 @@ StatusOr<runtime::Result> RedisInstanceReconciler::Reconcile(const api::Key& key
     return runtime::Result{options_.pending_retry};
   }
   if (generated) {
-    auto w = secrets_->WriteConnection(key, {{"password", *password}});
+    saved = std::map<std::string, std::string>{{"password", *password}};
+    auto w = secrets_->WriteConnection(key, *saved);
     if (!w) return w.error();
   }
 
@@ -404,8 +411,10 @@ StatusOr<runtime::Result> RedisInstanceReconciler::Reconcile(const api::Key& key
                                           {"host", ep->host},
                                           {"port", std::to_string(ep->port)},
                                           {"url", st.url}};
-  auto current = secrets_->ReadConnection(key);
-  if (!current || *current != conn || st.connection_secret.empty()) {
+  if (!saved) {  // the password came from spec.passwordSecretRef
+    if (auto current = secrets_->ReadConnection(key)) saved = std::move(*current);
+  }
+  if (!saved || *saved != conn || st.connection_secret.empty()) {
     RF_ASSIGN_OR_RETURN(st.connection_secret, secrets_->WriteConnection(key, conn));
   }
 

@@ -38,7 +38,8 @@ class RedisProber {
   virtual StatusOr<Usage> Probe(const api::Endpoint& endpoint, const std::string& password) = 0;
 };
 
-// Counts instances by phase for the metrics, updated as reconciles write status. Thread-safe.
+// Counts instances by phase for the metrics, updated as reconciles write status. Thread-safe;
+// `publish` runs under the counter's lock (in order), so it must be quick and must not call back.
 class PhaseCounter {
  public:
   explicit PhaseCounter(std::function<void(const std::map<std::string, int64_t>&)> publish)
@@ -98,7 +99,10 @@ class RedisInstanceReconciler final : public runtime::Reconciler {
   StatusOr<runtime::Result> ReconcileHeroku(api::RedisInstance ri, api::RedisInstanceStatus st);
   // Stops and removes the instance's server wherever it runs. OK when there is none.
   Status StopServer(const api::RedisInstance& ri);
-  StatusOr<std::string> Password(const api::RedisInstance& ri, bool* generated);
+  // The instance's password: from spec.passwordSecretRef, else its connection secret (copied to
+  // `*connection` when read), else a new one (`*generated`).
+  StatusOr<std::string> Password(const api::RedisInstance& ri, bool* generated,
+                                 std::optional<std::map<std::string, std::string>>* connection);
   // Adds our finalizer when it is missing; keeps `ri` current.
   Status EnsureFinalizer(api::RedisInstance& ri);
   // Writes status when it differs from what the store has; keeps `ri` current.

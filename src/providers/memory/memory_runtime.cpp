@@ -145,4 +145,89 @@ Status MemoryHostProvider::Delete(const Host& host) {
   return Status::Ok();
 }
 
+std::optional<Status> ElasticMemoryHostProvider::TakeFailure(const std::string& method) {
+  ++calls_[method];
+  auto it = fail_next_.find(method);
+  if (it == fail_next_.end()) return std::nullopt;
+  Status s = it->second;
+  fail_next_.erase(it);
+  return s;
+}
+
+StatusOr<Host> ElasticMemoryHostProvider::Create(const HostSpec& spec) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto f = TakeFailure("Create")) return *f;
+  const std::string pool_id = spec.pool.Id();
+  for (const auto& [pool, h] : hosts_)
+    if (pool == pool_id && h.name == spec.name) return h;
+  Host h;
+  h.name = spec.name;
+  h.provider_id = std::to_string(next_id_++);
+  h.address = "127.0.0.1";
+  h.labels = spec.labels;
+  h.labels[std::string(api::kLabelPool)] = pool_id;
+  h.ready = ready_on_create_;
+  h.created = clock_->Now();
+  h.monthly_cost = 6.0;
+  hosts_.emplace_back(pool_id, h);
+  return h;
+}
+
+StatusOr<std::vector<Host>> ElasticMemoryHostProvider::List(const PoolRef& pool) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto f = TakeFailure("List")) return *f;
+  std::vector<Host> out;
+  for (const auto& [id, h] : hosts_)
+    if (id == pool.Id()) out.push_back(h);
+  return out;
+}
+
+StatusOr<std::vector<Host>> ElasticMemoryHostProvider::ListAll() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto f = TakeFailure("ListAll")) return *f;
+  std::vector<Host> out;
+  for (const auto& [id, h] : hosts_) out.push_back(h);
+  return out;
+}
+
+Status ElasticMemoryHostProvider::Delete(const Host& host) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto f = TakeFailure("Delete")) return *f;
+  hosts_.erase(std::remove_if(hosts_.begin(), hosts_.end(),
+                              [&](const auto& e) { return e.second.provider_id == host.provider_id; }),
+               hosts_.end());
+  return Status::Ok();
+}
+
+void ElasticMemoryHostProvider::SetReady(const std::string& name, bool ready) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (auto& [id, h] : hosts_)
+    if (h.name == name) h.ready = ready;
+}
+
+void ElasticMemoryHostProvider::Inject(Host host, const std::string& pool_id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (host.provider_id.empty()) host.provider_id = std::to_string(next_id_++);
+  host.labels[std::string(api::kLabelPool)] = pool_id;
+  hosts_.emplace_back(pool_id, std::move(host));
+}
+
+void ElasticMemoryHostProvider::FailNext(const std::string& method, Status status) {
+  std::lock_guard<std::mutex> lock(mu_);
+  fail_next_[method] = std::move(status);
+}
+
+int64_t ElasticMemoryHostProvider::Calls(const std::string& method) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = calls_.find(method);
+  return it == calls_.end() ? 0 : it->second;
+}
+
+std::vector<std::string> ElasticMemoryHostProvider::Names() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> out;
+  for (const auto& [id, h] : hosts_) out.push_back(h.name);
+  return out;
+}
+
 }  // namespace redisfleet::providers

@@ -4,11 +4,13 @@
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/clock.h"
 #include "providers/container_runtime.h"
 #include "providers/host_provider.h"
 
@@ -60,6 +62,37 @@ class MemoryHostProvider final : public HostProvider {
  private:
   mutable std::mutex mu_;
   std::vector<Host> hosts_;
+};
+
+// Machines created and deleted on demand, like droplets: Create makes a host that is not ready
+// until SetReady (or at once with `ready_on_create`). Records calls, can inject the next error.
+class ElasticMemoryHostProvider final : public HostProvider {
+ public:
+  ElasticMemoryHostProvider(std::shared_ptr<const Clock> clock, bool ready_on_create = false)
+      : clock_(std::move(clock)), ready_on_create_(ready_on_create) {}
+  StatusOr<Host> Create(const HostSpec& spec) override;
+  StatusOr<std::vector<Host>> List(const PoolRef& pool) override;
+  Status Delete(const Host& host) override;
+  bool Elastic() const override { return true; }
+  StatusOr<std::vector<Host>> ListAll() override;
+
+  void SetReady(const std::string& name, bool ready);
+  // Adds a machine as if an earlier run (or another pool `pool_id`) had created it.
+  void Inject(Host host, const std::string& pool_id);
+  // The next call of `method` ("Create", "List", "Delete", "ListAll") fails with `status`.
+  void FailNext(const std::string& method, Status status);
+  int64_t Calls(const std::string& method) const;
+  std::vector<std::string> Names() const;
+
+ private:
+  std::optional<Status> TakeFailure(const std::string& method);
+  std::shared_ptr<const Clock> clock_;
+  bool ready_on_create_;
+  mutable std::mutex mu_;
+  std::vector<std::pair<std::string, Host>> hosts_;  // {pool id, host}
+  std::map<std::string, Status> fail_next_;
+  std::map<std::string, int64_t> calls_;
+  int64_t next_id_ = 1;
 };
 
 }  // namespace redisfleet::providers

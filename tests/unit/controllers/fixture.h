@@ -36,6 +36,10 @@ class ControllerFixture : public ::testing::Test {
     ledger_ = std::make_shared<UsageLedger>();
     pools_ = std::make_shared<PoolRegistry>([this](const api::HostPool& pool) -> StatusOr<PoolDrivers> {
       ++factory_calls_;
+      if (pool.metadata.labels.count("elastic") != 0) {
+        if (!elastic_) elastic_ = std::make_shared<providers::ElasticMemoryHostProvider>(clock_);
+        return PoolDrivers{elastic_, runtime_};
+      }
       std::vector<providers::Host> hosts;
       for (int i = 1; i <= HostsFor(pool); ++i) {
         providers::Host h;
@@ -54,6 +58,7 @@ class ControllerFixture : public ::testing::Test {
     HostPoolOptions hp_opts;
     hp_opts.orphan_grace = std::chrono::seconds(60);
     hp_opts.orphan_scan_interval = std::chrono::seconds(0);
+    hp_opts.orphan_host_scan_interval = std::chrono::seconds(0);
     hp_opts.on_hosts_changed = [this](const api::Key& pool) { hosts_changed_.push_back(pool.name); };
     hp_ = std::make_unique<HostPoolReconciler>(store_, pools_, ledger_, clock_, Logger::Null(), hp_opts);
   }
@@ -113,6 +118,8 @@ class ControllerFixture : public ::testing::Test {
   // The hosts of each pool (by pool name), kept across Rebuild() like real machines.
   std::map<std::string, std::shared_ptr<providers::MemoryHostProvider>> host_providers_;
   std::vector<std::string> hosts_changed_;  // pools whose on_hosts_changed fired
+  // The machines of pools labelled "elastic" (droplet-like), kept across Rebuild().
+  std::shared_ptr<providers::ElasticMemoryHostProvider> elastic_;
 };
 
 }  // namespace redisfleet::controllers
