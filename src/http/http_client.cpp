@@ -181,6 +181,22 @@ class TlsObserverScope {
 
 }  // namespace
 
+std::string PercentEncode(std::string_view s, std::string_view keep) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || keep.find(static_cast<char>(c)) != std::string_view::npos) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
 std::string HttpResponse::Header(std::string_view name) const {
   auto it = headers.find(Lower(name));
   return it == headers.end() ? std::string() : it->second;

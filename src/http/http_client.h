@@ -15,6 +15,10 @@
 
 namespace redisfleet::http {
 
+// Percent-encodes every byte of `s` except letters, digits and the characters in `keep` (RFC
+// 3986 unreserved by default), for a query value or a path segment.
+std::string PercentEncode(std::string_view s, std::string_view keep = "-_.~");
+
 struct HttpRequest {
   std::string method = "GET";
   std::string path_and_query = "/";  // appended to HttpClientOptions::base_url

@@ -79,17 +79,6 @@ json IdOrString(const std::string& s) {
   return json(s);
 }
 
-std::string QueryEscape(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
 
 std::optional<int64_t> HeaderInt(const http::HttpResponse& r, std::string_view name) {
   const std::string v = r.Header(name);
@@ -403,7 +392,7 @@ StatusOr<Droplet> Client::CreateDroplet(const CreateDropletRequest& request) {
 
 StatusOr<std::vector<Droplet>> Client::ListDroplets(const std::string& tag) {
   RF_ASSIGN_OR_RETURN(auto items,
-                      impl_->ListAll("/v2/droplets?tag_name=" + QueryEscape(tag), "droplets"));
+                      impl_->ListAll("/v2/droplets?tag_name=" + http::PercentEncode(tag), "droplets"));
   std::vector<Droplet> out;
   out.reserve(items.size());
   for (const auto& d : items) out.push_back(ParseDroplet(d));

@@ -33,17 +33,7 @@ std::string Str(const json& j, const char* key) {
 
 // Path segments: app and add-on names/ids match [A-Za-z0-9_-]+ (schema patterns); anything
 // else is percent-encoded so a caller can't smuggle a path or query.
-std::string Seg(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == ':') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
+std::string Seg(std::string_view s) { return http::PercentEncode(s, "-_.:"); }
 
 StatusOr<Addon> ParseAddon(const std::string& body) {
   json j = json::parse(body, nullptr, false);

@@ -10,6 +10,7 @@
 
 #include "common/clock.h"
 #include "fakes/common/listen_addr.h"
+#include "http/http_client.h"
 #include "providers/docker/docker_client.h"
 
 namespace redisfleet::fakes {
@@ -82,17 +83,6 @@ std::string CanonicalMessage(int status) {
   }
 }
 
-std::string QueryEscape(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
 
 std::string Lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
@@ -556,7 +546,7 @@ void FakeDigitalOcean::Handle(const httplib::Request& req, httplib::Response& re
   std::string path = req.path;
   if (!req.params.empty()) {
     std::string q;
-    for (const auto& [k, v] : req.params) q += (q.empty() ? "?" : "&") + k + "=" + QueryEscape(v);
+    for (const auto& [k, v] : req.params) q += (q.empty() ? "?" : "&") + k + "=" + http::PercentEncode(v);
     path += q;
   }
   ++counts_[{req.method, route, status}];
@@ -665,8 +655,8 @@ void FakeDigitalOcean::Route(const httplib::Request& req, httplib::Response& res
       items.push_back(DropletJson(*match[i]));
     }
     std::string extra;
-    if (!tag.empty()) extra = "tag_name=" + QueryEscape(tag);
-    if (!name.empty()) extra = "name=" + QueryEscape(req.get_param_value("name"));
+    if (!tag.empty()) extra = "tag_name=" + http::PercentEncode(tag);
+    if (!name.empty()) extra = "name=" + http::PercentEncode(req.get_param_value("name"));
     const auto total = static_cast<int64_t>(match.size());
     res.status = 200;
     res.set_content(json{{"droplets", items},

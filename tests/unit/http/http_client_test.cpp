@@ -97,6 +97,13 @@ void RegisterEcho(httplib::Server& server) {
   server.Options("/echo", EchoHandler);
 }
 
+TEST(PercentEncode, KeepsUnreservedAndEncodesEverythingElse) {
+  EXPECT_EQ(PercentEncode("redisfleet-pool:default:a_b.c~d"), "redisfleet-pool%3Adefault%3Aa_b.c~d");
+  EXPECT_EQ(PercentEncode("a b&c=d/e?\xff"), "a%20b%26c%3Dd%2Fe%3F%FF");
+  EXPECT_EQ(PercentEncode("app:name~x", "-_.:"), "app:name%7Ex");
+  EXPECT_EQ(PercentEncode(""), "");
+}
+
 TEST(HttpClientTest, MethodsBodiesAndHeaders) {
   TestServer ts;
   RegisterEcho(ts.server);
