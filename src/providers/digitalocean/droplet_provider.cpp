@@ -102,12 +102,25 @@ bool DropletHostProvider::Usable(const providers::Host& host,
   return ok;
 }
 
+std::optional<std::set<std::string>> DropletHostProvider::Heartbeats() {
+  // Every instance reconcile lists its pool's hosts: the registry is scanned at most once per
+  // ping_cache, like the Docker pings, not once per List.
+  const TimePoint now = clock_->Now();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (beats_at_ != TimePoint{} && now - beats_at_ < options_.ping_cache) return beats_;
+  }
+  std::optional<std::set<std::string>> alive;
+  if (auto beats = options_.heartbeats(); beats.ok()) alive = std::move(*beats);
+  std::lock_guard<std::mutex> lock(mu_);
+  beats_ = alive;
+  beats_at_ = now;
+  return alive;
+}
+
 std::vector<providers::Host> DropletHostProvider::Hosts(const std::vector<Droplet>& droplets, bool probe) {
   std::optional<std::set<std::string>> alive;
-  if (probe && options_.heartbeats) {
-    auto beats = options_.heartbeats();
-    if (beats.ok()) alive = std::move(*beats);
-  }
+  if (probe && options_.heartbeats) alive = Heartbeats();
   std::map<std::string, double> prices;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -77,6 +77,8 @@ class DropletHostProvider final : public providers::HostProvider {
   void RefreshPrices();
   std::vector<providers::Host> Hosts(const std::vector<Droplet>& droplets, bool probe);
   bool Usable(const providers::Host& host, const std::optional<std::set<std::string>>& alive);
+  // The heartbeat registry's live hosts (nullopt when it cannot be read), cached for ping_cache.
+  std::optional<std::set<std::string>> Heartbeats();
 
   std::shared_ptr<Client> client_;
   DropletProviderOptions options_;
@@ -88,6 +90,8 @@ class DropletHostProvider final : public providers::HostProvider {
   std::map<std::string, double> prices_;
   TimePoint prices_fetched_{};
   std::map<std::string, std::pair<TimePoint, bool>> pings_;  // provider id -> {when, ok}
+  std::optional<std::set<std::string>> beats_;
+  TimePoint beats_at_{};
 };
 
 // "redisfleet-pool:<ns>:<name>" -> "<ns>.<name>"; "" for any other tag.
