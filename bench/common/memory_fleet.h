@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <limits>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -46,13 +47,18 @@ class ReadyCounter {
               auto it = counts.find("Ready");
               std::lock_guard<std::mutex> lock(mu_);
               ready_ = it == counts.end() ? 0 : it->second;
-              cv_.notify_all();
+              // Only the waiter's goal wakes it: a wake-up per phase change would bill the
+              // benchmark's own context switches to the operator.
+              if (ready_ >= target_) cv_.notify_all();
             })) {}
   std::shared_ptr<controllers::PhaseCounter> phases() const { return phases_; }
   // True once at least `n` are Ready; false after `timeout`.
   bool WaitFor(int64_t n, std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> lock(mu_);
-    return cv_.wait_for(lock, timeout, [&] { return ready_ >= n; });
+    target_ = n;
+    const bool reached = cv_.wait_for(lock, timeout, [&] { return ready_ >= n; });
+    target_ = std::numeric_limits<int64_t>::max();
+    return reached;
   }
   int64_t ready() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -63,6 +69,7 @@ class ReadyCounter {
   std::mutex mu_;
   std::condition_variable cv_;
   int64_t ready_ = 0;
+  int64_t target_ = std::numeric_limits<int64_t>::max();  // what WaitFor waits for
   std::shared_ptr<controllers::PhaseCounter> phases_;
 };
 

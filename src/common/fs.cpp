@@ -5,6 +5,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fcntl.h>
@@ -37,12 +38,39 @@ Status MakeDirs(const std::string& path, mode_t mode) {
   return Status::Ok();
 }
 
+namespace {
+
+// The process's umask as /proc says it (read once: nothing here changes it), so a write whose
+// mode the umask leaves alone skips fchmod(2). nullopt when /proc can't say: then every write
+// sets its mode explicitly.
+std::optional<mode_t> ProcessUmask() {
+  static const std::optional<mode_t> umask = []() -> std::optional<mode_t> {
+    std::ifstream status("/proc/self/status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (line.rfind("Umask:", 0) != 0) continue;
+      try {
+        return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+      } catch (const std::exception&) {
+        return std::nullopt;
+      }
+    }
+    return std::nullopt;
+  }();
+  return umask;
+}
+
+}  // namespace
+
 Status WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode) {
   // Unique per process and call, so two threads writing the same path never share a temp file.
   static std::atomic<uint64_t> sequence{0};
   static const std::string pid = std::to_string(::getpid());
   std::string tmp = path + ".tmp." + pid + "." + std::to_string(++sequence);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  // O_EXCL: the file is ours and new, so `mode` (through the umask) is what it gets; a temp
+  // file a crashed process of the same pid left behind is removed first.
+  constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
+  int fd = ::open(tmp.c_str(), kFlags, mode);
   if (fd < 0 && errno == ENOENT) {
     // The directory is missing: create it and try once more.
     std::filesystem::path p(path);
@@ -51,10 +79,16 @@ Status WriteFileAtomic(const std::string& path, const std::string& data, mode_t 
       std::filesystem::create_directories(p.parent_path(), ec);
       if (ec) return UnavailableError("cannot create directory for " + path + ": " + ec.message());
     }
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    fd = ::open(tmp.c_str(), kFlags, mode);
+  }
+  if (fd < 0 && errno == EEXIST) {
+    ::unlink(tmp.c_str());
+    fd = ::open(tmp.c_str(), kFlags, mode);
   }
   if (fd < 0) return UnavailableError("cannot write " + tmp + ": " + std::strerror(errno));
-  ::fchmod(fd, mode);  // open's mode is masked by umask
+  // open's mode is masked by the umask: set it explicitly unless the umask left it whole.
+  static const std::optional<mode_t> umask = ProcessUmask();
+  if (!umask || (mode & *umask) != 0) ::fchmod(fd, mode);
   const char* buf = data.data();
   std::size_t left = data.size();
   while (left > 0) {

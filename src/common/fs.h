@@ -13,7 +13,8 @@ StatusOr<std::string> ReadFile(const std::string& path);
 
 // Writes `data` to `path` atomically: a temp file in the same directory, then rename(2), so a
 // reader (or a restart after kill -9) sees the old or the new content, never a torn one.
-// `mode` applies to the new file (0600 for secrets). Creates parent directories.
+// `mode` applies to the new file exactly (0600 for secrets), whatever the umask (read once per
+// process: nothing in redis-fleet changes it). Creates parent directories.
 Status WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode = 0644);
 
 // mkdir -p with `mode` for created directories.

@@ -164,11 +164,14 @@ StatusOr<std::string> FileSecretStore::WriteConnection(
   if (ours && before->data == now.data) return result;
   // Changed behind our back since we wrote them: rewritten whole (content and mode). Without a
   // memory of them (the first write since start), files already right are kept.
-  const bool rewrite = ours || before.has_value();
+  bool rewrite = ours || before.has_value();
+  bool fresh_dir = false;  // created just now: neither file exists
 
   if (!ours) {
     // mkdir(2) alone in the common case (a new instance); 0700 whatever a sane umask says.
-    if (::mkdir(dir.c_str(), kSecretDirMode) != 0 && errno != EEXIST) {
+    if (::mkdir(dir.c_str(), kSecretDirMode) == 0) {
+      fresh_dir = true;
+    } else if (errno != EEXIST) {
       if (errno != ENOENT) {
         return UnavailableError("cannot create directory " + dir + ": " + std::strerror(errno));
       }
@@ -176,6 +179,7 @@ StatusOr<std::string> FileSecretStore::WriteConnection(
       RF_RETURN_IF_ERROR(MakeDirs(dir, kSecretDirMode));
     }
   }
+  rewrite = rewrite || fresh_dir;  // nothing there to compare with
   if (ours && before->password == now.password) {
     now.password_file = before->password_file;
   } else {
@@ -197,7 +201,7 @@ StatusOr<std::string> FileSecretStore::WriteConnection(
     RF_RETURN_IF_ERROR(rewrite ? WriteFileAtomic(json_path, text, kSecretFileMode)
                                : WriteIfChanged(json_path, text));
     now.json_file = FileIdentity(json_path);
-  } else if (!ours || before->json_file != 0) {
+  } else if (!fresh_dir && (!ours || before->json_file != 0)) {
     // Password only: connection.json must not keep an older password.
     std::error_code ec;
     std::filesystem::remove(json_path, ec);

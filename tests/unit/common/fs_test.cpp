@@ -31,5 +31,20 @@ TEST(Fs, AtomicWriteCreatesParentsAndSetsMode) {
   EXPECT_TRUE(RemoveAll(root).ok());
 }
 
+// Whatever the umask (read once per process), a written file gets exactly the mode asked for:
+// modes the umask leaves whole skip fchmod(2), the others are set explicitly.
+TEST(Fs, AtomicWriteGivesExactModeWhateverTheUmask) {
+  char tmpl[] = "/tmp/redisfleet-fs-XXXXXX";
+  std::string root = ::mkdtemp(tmpl);
+  for (mode_t mode : {0600, 0640, 0644, 0664, 0666}) {
+    std::string path = root + "/f" + std::to_string(mode);
+    ASSERT_TRUE(WriteFileAtomic(path, "x", mode).ok());
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, mode) << path;
+  }
+  ASSERT_TRUE(RemoveAll(root).ok());
+}
+
 }  // namespace
 }  // namespace redisfleet
