@@ -51,6 +51,9 @@ std::string ObjectsDir(const std::string& state_dir, api::Kind kind) {
 }
 
 std::string ProblemsPath(const std::string& state_dir) { return state_dir + "/problems.json"; }
+std::string LogPath(const std::string& state_dir) { return state_dir + "/objects.jsonl"; }
+constexpr std::string_view kPut = "put";
+constexpr std::string_view kDelete = "delete";
 
 // A record: the whole object as api::ToJson writes it, plus the file it came from.
 nlohmann::json EncodeRecord(const api::Object& o, const std::string& source) {
@@ -64,9 +67,8 @@ struct DecodedRecord {
   std::string source;
 };
 
-// A record file's content. InvalidArgument (naming `path`) when it can't be decoded.
-StatusOr<DecodedRecord> DecodeRecord(const std::string& text, const std::string& path) {
-  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+// A record. InvalidArgument (naming `path`) when it can't be decoded.
+StatusOr<DecodedRecord> DecodeRecord(nlohmann::json j, const std::string& path) {
   if (!j.is_object()) return InvalidArgumentError(path + ": not a JSON object");
   DecodedRecord out;
   if (auto it = j.find(kSourceField); it != j.end()) {
@@ -78,6 +80,68 @@ StatusOr<DecodedRecord> DecodeRecord(const std::string& text, const std::string&
   out.object = std::move(*decoded);
   if (api::MetaOf(out.object).uid.empty())
     return InvalidArgumentError(path + ": metadata.uid is missing");
+  return out;
+}
+
+// A record file's content (an older version kept one per object).
+StatusOr<DecodedRecord> DecodeRecordFile(const std::string& text, const std::string& path) {
+  return DecodeRecord(nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false), path);
+}
+
+// The records a log's lines leave, by kind and key, and what could not be read.
+struct Replayed {
+  struct Entry {
+    DecodedRecord record;
+    std::size_t line_bytes = 0;  // its line's size, '\n' included
+  };
+  std::array<std::map<api::Key, Entry>, api::kAllKinds.size()> records;
+  std::vector<std::string> bad_lines;  // "line N: why"
+  std::vector<std::string> bad_text;   // those lines themselves
+  std::size_t lines = 0;
+  std::size_t torn_bytes = 0;
+};
+
+StatusOr<Replayed> Replay(const std::string& path) {
+  RF_ASSIGN_OR_RETURN(StateLog::Contents contents, StateLog::Read(path));
+  Replayed out;
+  out.lines = contents.lines.size();
+  out.torn_bytes = contents.torn_bytes;
+  std::size_t number = 0;
+  for (std::string& line : contents.lines) {
+    ++number;
+    const std::string where = path + ": line " + std::to_string(number);
+    auto bad = [&](const std::string& why) {
+      out.bad_lines.push_back(why);
+      out.bad_text.push_back(std::move(line));
+    };
+    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!j.is_object() || j.size() != 1) {
+      bad(where + ": not a put or delete");
+      continue;
+    }
+    if (auto put = j.find(kPut); put != j.end()) {
+      StatusOr<DecodedRecord> decoded = DecodeRecord(std::move(*put), where);
+      if (!decoded.ok()) {
+        bad(decoded.status().message());
+        continue;
+      }
+      const api::Kind kind = api::KindOf(decoded->object);
+      api::Key key = api::MetaOf(decoded->object).key();
+      out.records[KindIndex(kind)].insert_or_assign(
+          std::move(key), Replayed::Entry{std::move(*decoded), line.size() + 1});
+    } else if (auto del = j.find(kDelete); del != j.end() && del->is_object()) {
+      std::optional<api::Kind> kind =
+          api::ParseEnum<api::Kind>(del->value("kind", std::string()));
+      if (!kind) {
+        bad(where + ": delete of an unknown kind");
+        continue;
+      }
+      out.records[KindIndex(*kind)].erase(
+          api::Key{del->value("namespace", std::string()), del->value("name", std::string())});
+    } else {
+      bad(where + ": not a put or delete");
+    }
+  }
   return out;
 }
 
@@ -166,7 +230,8 @@ DirStore::DirStore(Options options, std::shared_ptr<Clock> clock, std::shared_pt
     : options_(std::move(options)),
       clock_(std::move(clock)),
       logger_(std::move(logger)),
-      random_(std::move(random)) {}
+      random_(std::move(random)),
+      log_(LogPath(options_.state_dir)) {}
 
 DirStore::~DirStore() { Stop(); }
 
@@ -186,9 +251,7 @@ Status DirStore::Open() {
   if (!fs::is_directory(options_.dir, ec)) {
     return NotFoundError("desired-state directory " + options_.dir + " does not exist");
   }
-  for (api::Kind kind : api::kAllKinds) {
-    RF_RETURN_IF_ERROR(MakeDirs(ObjectsDir(options_.state_dir, kind)));
-  }
+  RF_RETURN_IF_ERROR(MakeDirs(options_.state_dir));
   {
     std::lock_guard<std::mutex> lock(mu_);
     RF_RETURN_IF_ERROR(LoadRecords());
@@ -366,22 +429,81 @@ Status DirStore::Rescan() {
 }
 
 Status DirStore::LoadRecords() {
+  const std::string objects_dir = options_.state_dir + "/objects";
+  std::error_code ec;
+  const bool old_layout = fs::is_directory(objects_dir, ec);
+  StatusOr<Replayed> replayed = Replay(log_.path());
+  if (!replayed.ok() && replayed.status().code() != StatusCode::kNotFound) {
+    return replayed.status();
+  }
+  live_bytes_ = 0;
+  if (replayed.ok()) {
+    for (api::Kind kind : api::kAllKinds) {
+      for (auto& [key, entry] : replayed->records[KindIndex(kind)]) {
+        Record record;
+        record.object = std::move(entry.record.object);
+        record.source = std::move(entry.record.source);
+        record.spec_fingerprint = SpecFingerprint(record.object);
+        const std::string& rv = api::MetaOf(record.object).resource_version;
+        if (std::from_chars(rv.data(), rv.data() + rv.size(), record.version).ec != std::errc()) {
+          record.version = 1;
+          api::MetaOf(record.object).resource_version = "1";
+        }
+        record.logged_bytes = static_cast<uint32_t>(entry.line_bytes);
+        live_bytes_ += record.logged_bytes;
+        records_[KindIndex(kind)].insert_or_assign(key, std::move(record));
+      }
+    }
+    if (!replayed->bad_lines.empty()) {
+      // Set aside rather than lose them; their objects are recreated from the YAML if there.
+      std::string text;
+      for (const std::string& line : replayed->bad_text) text += line + "\n";
+      Status saved = WriteFileAtomic(log_.path() + ".corrupt", text);
+      logger_->Warn("state log lines unreadable, set aside in objects.jsonl.corrupt",
+                    {{"file", log_.path()},
+                     {"lines", replayed->bad_lines.size()},
+                     {"first", replayed->bad_lines.front()},
+                     {"saved", saved.ok() ? "yes" : saved.message()}});
+    }
+  } else if (old_layout) {
+    // An older version's state: one file per record. Converted to the log below.
+    RF_RETURN_IF_ERROR(LoadRecordFiles());
+  }
+  RF_RETURN_IF_ERROR(log_.Open());
+  const bool unclean = replayed.ok() && !replayed->bad_lines.empty();
+  if (!replayed.ok() || unclean) {
+    MaybeCompactLocked(/*force=*/true);
+    if (log_.size() == 0 && live_bytes_ > 0) {
+      return UnavailableError("cannot write the state log " + log_.path());
+    }
+  } else {
+    MaybeCompactLocked();
+  }
+  if (old_layout) {
+    // Everything is in the log now (or was already, when a start stopped right here).
+    Status removed = RemoveAll(objects_dir);
+    if (!removed.ok()) logger_->Warn("cannot remove the old state records", {{"error", removed.message()}});
+  }
+  return Status::Ok();
+}
+
+Status DirStore::LoadRecordFiles() {
   for (api::Kind kind : api::kAllKinds) {
-    RF_ASSIGN_OR_RETURN(std::vector<std::string> files,
-                        ListJsonFiles(ObjectsDir(options_.state_dir, kind)));
-    for (const std::string& path : files) {
+    StatusOr<std::vector<std::string>> files = ListJsonFiles(ObjectsDir(options_.state_dir, kind));
+    if (!files.ok()) {
+      if (files.status().code() == StatusCode::kNotFound) continue;
+      return files.status();
+    }
+    for (const std::string& path : *files) {
       StatusOr<std::string> text = ReadFile(path);
       if (!text.ok()) return text.status();
-      StatusOr<DecodedRecord> decoded = DecodeRecord(*text, path);
+      StatusOr<DecodedRecord> decoded = DecodeRecordFile(*text, path);
       if (decoded.ok() && api::KindOf(decoded->object) != kind) {
         decoded = InvalidArgumentError(path + ": holds a " +
                                        std::string(api::EnumName(api::KindOf(decoded->object))));
       }
       if (!decoded.ok()) {
-        // Set aside rather than lose it; the object is recreated from the YAML if it is there.
-        std::error_code ec;
-        fs::rename(path, path + ".corrupt", ec);
-        logger_->Warn("state record unreadable, set aside as .corrupt",
+        logger_->Warn("state record unreadable, skipped",
                       {{"file", path}, {"error", decoded.status().message()}});
         continue;
       }
@@ -395,13 +517,48 @@ Status DirStore::LoadRecords() {
         api::MetaOf(record.object).resource_version = "1";
       }
       api::Key key = api::MetaOf(record.object).key();
-      if (RecordPath(kind, key) != path) {
-        logger_->Warn("state record has an unexpected file name", {{"file", path}});
-      }
       records_[KindIndex(kind)].insert_or_assign(std::move(key), std::move(record));
     }
   }
   return Status::Ok();
+}
+
+void DirStore::MaybeCompactLocked(bool force) {
+  const uint64_t size = log_.size();
+  if (!force && size <= 2 * live_bytes_ + options_.log_slack_bytes) return;
+  // One put per record, written in batches so the text held at once stays small.
+  constexpr std::size_t kBatch = 256;
+  std::size_t kind_index = 0;
+  auto it = records_[0].begin();
+  uint64_t live = 0;
+  std::vector<std::pair<Record*, std::size_t>> sizes;
+  sizes.reserve(records_[0].size() + records_[1].size() + records_[2].size());
+  Status s = log_.Rewrite([&](std::string& chunk) {
+    for (std::size_t n = 0; n < kBatch; ++n) {
+      while (it == records_[kind_index].end()) {
+        if (++kind_index == records_.size()) return false;
+        it = records_[kind_index].begin();
+      }
+      std::string line = PutLine(it->second);
+      sizes.emplace_back(&it->second, line.size());
+      live += line.size();
+      chunk += line;
+      ++it;
+    }
+    return true;
+  });
+  if (!s.ok()) {
+    logger_->Error("cannot rewrite the state log (it keeps growing until it can)",
+                   {{"error", s.message()}});
+    return;
+  }
+  for (auto& [record, bytes] : sizes) {
+    record->logged_bytes = static_cast<uint32_t>(bytes);
+    record->dirty = false;  // the log holds exactly this version now
+  }
+  pending_.clear();
+  live_bytes_ = live;
+  logger_->Debug("state log rewritten", {{"bytes_before", size}, {"bytes", live}});
 }
 
 std::string DirStore::PathOf(const std::string& name) const {
@@ -546,6 +703,8 @@ Status DirStore::ScanLocked() {
 
   // 4. Diff against the records, persist, queue events.
   ScanCounts counts;
+  std::string new_lines;                                  // of the records created
+  std::vector<std::pair<Record*, std::size_t>> created;  // and their lines' sizes
   {
     std::lock_guard<std::mutex> lock(mu_);
     const TimePoint now = std::chrono::floor<std::chrono::seconds>(clock_->Now());
@@ -598,7 +757,8 @@ Status DirStore::ScanLocked() {
           }
         } else if (uncertain.count(record.source) == 0) {
           if (meta.finalizers.empty()) {
-            RemoveRecordFile(kind, key);
+            LogDeletion(kind, key);
+            Forget(record);
             events_.Enqueue(EventType::kDeleted, kind, key);
             logger_->Debug("object deleted",
                            {{"kind", api::EnumName(kind)}, {"key", key.ToString()}});
@@ -642,12 +802,28 @@ Status DirStore::ScanLocked() {
         meta.finalizers.clear();
         meta.creation_timestamp = now;
         meta.deletion_timestamp.reset();
-        // New objects are on disk (their uid above all) before anyone hears of them.
-        PersistOrMarkDirty(kind, record);
+        // New objects are on disk (their uid above all) before anyone hears of them: their
+        // lines go to the log in one append before this scan's events are delivered.
+        const std::size_t before = new_lines.size();
+        new_lines += PutLine(record);
         ++counts.record_writes;
-        records.emplace(key, std::move(record));
+        auto placed = records.emplace(key, std::move(record)).first;
+        created.push_back({&placed->second, new_lines.size() - before});
         events_.Enqueue(EventType::kAdded, kind, key);
         ++counts.added;
+      }
+    }
+    if (!created.empty()) {
+      Status s = log_.Append(new_lines);
+      for (auto& [record, bytes] : created) {
+        if (s.ok()) {
+          Logged(*record, bytes);
+        } else {
+          record->dirty = true;  // written again by the next scan
+        }
+      }
+      if (!s.ok()) {
+        logger_->Error("cannot write state records (will retry)", {{"error", s.message()}});
       }
     }
     // Objects their record now holds exactly are dropped from the cache.
@@ -671,6 +847,8 @@ Status DirStore::ScanLocked() {
       for (const std::string& name : reparse) cache.erase(name);
       RequestRescan();
     }
+    // With a flusher, it compacts (appends from it run unlocked and must not race a rewrite).
+    if (!flusher_running_) MaybeCompactLocked();
   }
   file_cache_ = std::move(cache);
 
@@ -727,14 +905,33 @@ void DirStore::NotifyAfterScan() {
   events_.Deliver();
 }
 
-std::string DirStore::RecordPath(api::Kind kind, const api::Key& key) const {
-  return ObjectsDir(options_.state_dir, kind) + "/" + key.Dotted() + ".json";
+std::string DirStore::PutLine(const Record& record) {
+  std::string line = "{\"put\":";
+  line += Dump(EncodeRecord(record.object, record.source));
+  line += "}\n";
+  return line;
 }
 
-Status DirStore::Persist(api::Kind kind, const Record& record) {
-  const api::Key key = api::MetaOf(record.object).key();
-  return WriteFileAtomic(RecordPath(kind, key),
-                         Dump(EncodeRecord(record.object, record.source), 2) + "\n");
+std::string DirStore::DeleteLine(api::Kind kind, const api::Key& key) {
+  return Dump(nlohmann::json{{kDelete,
+                              {{"kind", api::EnumName(kind)},
+                               {"namespace", key.namespace_},
+                               {"name", key.name}}}}) +
+         "\n";
+}
+
+void DirStore::Logged(Record& record, std::size_t line_bytes) {
+  live_bytes_ += line_bytes;
+  live_bytes_ -= record.logged_bytes;
+  record.logged_bytes = static_cast<uint32_t>(line_bytes);
+}
+
+Status DirStore::Persist(api::Kind kind, Record& record) {
+  (void)kind;
+  const std::string line = PutLine(record);
+  RF_RETURN_IF_ERROR(log_.Append(line));
+  Logged(record, line.size());
+  return Status::Ok();
 }
 
 void DirStore::PersistOrMarkDirty(api::Kind kind, Record& record) {
@@ -772,18 +969,20 @@ void DirStore::FlushPending(std::unique_lock<std::mutex>& lock) {
     api::Key key;
     std::string uid;
     uint64_t version;
-    std::string path;
-    std::string text;
-    Status result;
+    std::size_t bytes;
   };
-  // What is pending now, in batches, so the encoded records held at once stay few however many
-  // are pending. Changes made meanwhile wait for the next flush (they coalesce there).
+  // What is pending now, in batches (one append each), so the encoded records held at once stay
+  // few however many are pending. Changes made meanwhile wait for the next flush (they coalesce
+  // there). Appends happen here without the lock, or elsewhere with it; MaybeCompactLocked runs
+  // with it held on this thread, so no append ever races a rewrite.
   constexpr std::size_t kBatch = 256;
   auto queued = std::move(pending_);
   pending_.clear();
   std::size_t failed = 0;
+  std::string text;
   while (!queued.empty()) {
     std::vector<Write> writes;
+    text.clear();
     decltype(pending_) pending;
     while (!queued.empty() && pending.size() < kBatch) {
       pending.insert(queued.extract(queued.begin()));
@@ -793,47 +992,47 @@ void DirStore::FlushPending(std::unique_lock<std::mutex>& lock) {
       auto& records = records_[KindIndex(kind)];
       auto it = records.find(key);
       if (it == records.end()) continue;
+      const std::size_t before = text.size();
+      text += PutLine(it->second);
       writes.push_back(Write{kind, key, api::MetaOf(it->second.object).uid, it->second.version,
-                             RecordPath(kind, key),
-                             Dump(EncodeRecord(it->second.object, it->second.source), 2) + "\n",
-                             Status::Ok()});
+                             text.size() - before});
     }
     if (writes.empty()) continue;
     lock.unlock();
-    for (auto& w : writes) w.result = WriteFileAtomic(w.path, w.text);
+    const Status result = log_.Append(text);
     lock.lock();
-    // Whatever changed while the lock was released wins: a record deleted meanwhile loses the
-    // file just written; one replaced or changed again is written again.
+    // Whatever changed while the lock was released wins: a record deleted meanwhile has its
+    // deletion logged again after the line just written; one replaced or changed again is
+    // written again.
     for (auto& w : writes) {
       auto& records = records_[KindIndex(w.kind)];
       auto it = records.find(w.key);
       if (it == records.end()) {
-        std::error_code ec;
-        fs::remove(w.path, ec);
+        if (result.ok()) LogDeletion(w.kind, w.key);
         continue;
       }
       Record& record = it->second;
       if (api::MetaOf(record.object).uid != w.uid || record.version != w.version) {
         pending_.emplace(w.kind, w.key);
-      } else if (w.result.ok()) {
+      } else if (result.ok()) {
+        Logged(record, w.bytes);
         record.dirty = false;
       } else {
         ++failed;  // stays dirty: the next scan writes it again
         if (failed == 1) {
-          logger_->Error("cannot write state record (will retry)",
-                         {{"error", w.result.message()}});
+          logger_->Error("cannot write state record (will retry)", {{"error", result.message()}});
         }
       }
     }
   }
+  MaybeCompactLocked();
 }
 
-void DirStore::RemoveRecordFile(api::Kind kind, const api::Key& key) {
-  std::error_code ec;
-  fs::remove(RecordPath(kind, key), ec);
-  if (ec) {
-    logger_->Error("cannot remove state record",
-                   {{"file", RecordPath(kind, key)}, {"error", ec.message()}});
+void DirStore::LogDeletion(api::Kind kind, const api::Key& key) {
+  Status s = log_.Append(DeleteLine(kind, key));
+  if (!s.ok()) {
+    logger_->Error("cannot log a deletion (the next start deletes the object again)",
+                   {{"object", Describe(kind, key)}, {"error", s.message()}});
   }
 }
 
@@ -943,6 +1142,7 @@ Status DirStore::UpdateStatus(const api::Object& o) {
   if (!s.ok()) return s.WithContext("status of " + Describe(kind, meta.key()));
   updated.dirty = false;
   record = std::move(updated);
+  MaybeCompactLocked();
   return Status::Ok();
 }
 
@@ -956,12 +1156,9 @@ Status DirStore::SetFinalizers(const api::Object& o, std::vector<std::string> fi
     Record& record = *found;
     const api::ObjectMeta& stored = api::MetaOf(record.object);
     if (stored.deleting() && finalizers.empty()) {
-      std::error_code ec;
-      fs::remove(RecordPath(kind, meta.key()), ec);
-      if (ec) {
-        return UnavailableError("cannot remove the record of " + Describe(kind, meta.key()) + ": " +
-                                ec.message());
-      }
+      Status logged = log_.Append(DeleteLine(kind, meta.key()));
+      if (!logged.ok()) return logged.WithContext("deletion of " + Describe(kind, meta.key()));
+      Forget(record);
       records.erase(meta.key());
       events_.Enqueue(EventType::kDeleted, kind, meta.key());
       logger_->Debug("object deleted",
@@ -980,6 +1177,7 @@ Status DirStore::SetFinalizers(const api::Object& o, std::vector<std::string> fi
         if (!s.ok()) return s.WithContext("finalizers of " + Describe(kind, meta.key()));
         updated.dirty = false;
         record = std::move(updated);
+        MaybeCompactLocked();
       }
     }
   }
@@ -991,12 +1189,21 @@ StatusOr<std::vector<api::Object>> DirStore::ReadState(const std::string& state_
                                                        api::Kind kind) {
   std::error_code ec;
   if (!fs::is_directory(state_dir, ec)) return NotFoundError("no state directory " + state_dir);
+  std::vector<api::Object> out;
+  StatusOr<Replayed> replayed = Replay(LogPath(state_dir));
+  if (replayed.ok()) {
+    auto& records = replayed->records[KindIndex(kind)];
+    out.reserve(records.size());
+    for (auto& [key, entry] : records) out.push_back(std::move(entry.record.object));
+    return out;  // sorted by key: the map's order
+  }
+  if (replayed.status().code() != StatusCode::kNotFound) return replayed.status();
+  // No log (yet): an older version's record files, if any.
   StatusOr<std::vector<std::string>> files = ListJsonFiles(ObjectsDir(state_dir, kind));
   if (!files.ok()) {
-    if (files.status().code() == StatusCode::kNotFound) return std::vector<api::Object>{};
+    if (files.status().code() == StatusCode::kNotFound) return out;
     return files.status();
   }
-  std::vector<api::Object> out;
   out.reserve(files->size());
   for (const std::string& path : *files) {
     StatusOr<std::string> text = ReadFile(path);
@@ -1004,7 +1211,7 @@ StatusOr<std::vector<api::Object>> DirStore::ReadState(const std::string& state_
       if (text.status().code() == StatusCode::kNotFound) continue;  // deleted meanwhile
       return text.status();
     }
-    RF_ASSIGN_OR_RETURN(DecodedRecord record, DecodeRecord(*text, path));
+    RF_ASSIGN_OR_RETURN(DecodedRecord record, DecodeRecordFile(*text, path));
     out.push_back(std::move(record.object));
   }
   std::sort(out.begin(), out.end(), [](const api::Object& a, const api::Object& b) {

@@ -28,13 +28,18 @@
 #include "store/event_dispatcher.h"
 #include "store/object_store.h"
 #include "store/object_util.h"
+#include "store/state_log.h"
 
 namespace redisfleet::store {
 
 // Desired state: every *.yaml / *.yml file directly in `dir` (no subdirectories, dotfiles or
 // editor temp files), decoded with api::ParseYaml and checked with api::ValidateSet (the first
-// of duplicates in sorted file order wins). Records: <state_dir>/objects/<plural>/<ns>.<name>.json;
-// current problems: <state_dir>/problems.json.
+// of duplicates in sorted file order wins). Records: <state_dir>/objects.jsonl, a StateLog of
+// JSON lines `{"put": <record>}` (the whole object plus the file it came from) and
+// `{"delete": {"kind", "namespace", "name"}}`, replayed in order at start and by ReadState, and
+// rewritten with one put per object when it has grown to twice what is live (+ 8 MiB: Options).
+// A state directory of an older version (one file per record under objects/<plural>/) is
+// converted at start. Current problems: <state_dir>/problems.json.
 //
 // Invalid input never touches good objects: an object whose document became invalid keeps its
 // last valid spec and gets the status condition Valid=False (InvalidSpec); a file that can't be
@@ -66,6 +71,8 @@ class DirStore final : public ObjectStore {
     // requests), read like `dir` by every scan but not watched: whoever writes there calls
     // Rescan(). Its files win nothing over `dir`'s: duplicates resolve in name order as usual.
     std::string generated_dir;
+    // The state log is rewritten when it is larger than twice its live records plus this.
+    uint64_t log_slack_bytes = 8ull << 20;
   };
 
   DirStore(Options options, std::shared_ptr<Clock> clock, std::shared_ptr<Logger> logger,
@@ -113,8 +120,9 @@ class DirStore final : public ObjectStore {
     Fingerprint spec_fingerprint;
     std::string source;    // file name (in `dir`) the object last came from; "" = unknown
     uint64_t version = 0;  // resourceVersion
-    bool dirty = false;    // newer than its file on disk (queued, or a write failed: retried
-                           // by each scan)
+    bool dirty = false;    // newer than its line in the log (queued, or a write failed:
+                           // retried by each scan)
+    uint32_t logged_bytes = 0;  // size of its latest line in the log (0: none yet)
   };
   // A valid document of a scanned file. Its object is kept only while no record holds exactly
   // it (new, changed, or a losing duplicate): once its record has the same spec, labels,
@@ -142,27 +150,41 @@ class DirStore final : public ObjectStore {
   void NotifyAfterScan();
   void PublishProblems(std::vector<api::Problem> problems);  // requires scan_mu_
   Status LoadRecords();                                      // requires mu_
+  // Reads the records of an older version's objects/ directory into records_ (requires mu_).
+  Status LoadRecordFiles();
+  // Rewrites the log from records_ when it holds more than twice what is live (+ slack), or
+  // always with `force`. Requires mu_, and runs only where no append can be in flight: on the
+  // flusher thread, or while no flusher runs (every append then holds mu_).
+  void MaybeCompactLocked(bool force = false);
   void WatchLoop();
   Status AddInotifyWatch();
   void RequestRescan();  // requires mu_
 
   // Require mu_.
-  std::string RecordPath(api::Kind kind, const api::Key& key) const;
   // The record `meta` names, if it exists and `meta` is current (resourceVersion and uid):
   // NotFound / Conflict otherwise.
   StatusOr<Record*> RecordForWrite(api::Kind kind, const api::ObjectMeta& meta);
   // The path of a scanned file by its name in the scan (generated_dir files are prefixed).
   std::string PathOf(const std::string& name) const;
   static constexpr std::string_view kGeneratedPrefix = "generated/";
-  Status Persist(api::Kind kind, const Record& record);
+  // Appends the record's line (updating logged_bytes and live_bytes_).
+  Status Persist(api::Kind kind, Record& record);
   void PersistOrMarkDirty(api::Kind kind, Record& record);
+  // A record's line, and that of its deletion.
+  static std::string PutLine(const Record& record);
+  static std::string DeleteLine(api::Kind kind, const api::Key& key);
+  // Sets logged_bytes after `line` reached the log.
+  void Logged(Record& record, std::size_t line_bytes);
+  void Forget(const Record& record) { live_bytes_ -= record.logged_bytes; }
   // Persists now (write_behind 0) or queues the record for the flusher.
   void PersistLater(api::Kind kind, Record& record);
   void FlushLoop();
   // Writes every queued record; takes the lock released while writing. Requires mu_ (held by
   // `lock`).
   void FlushPending(std::unique_lock<std::mutex>& lock);
-  void RemoveRecordFile(api::Kind kind, const api::Key& key);
+  // Appends the deletion of a record (logs a failure: a record resurrected by a lost deletion
+  // is deleted again by the next start's scan).
+  void LogDeletion(api::Kind kind, const api::Key& key);
   std::string NewUid();
   bool SetValid(Record& record, bool valid, const std::string& message);
 
@@ -178,6 +200,8 @@ class DirStore final : public ObjectStore {
   mutable std::mutex mu_;  // guards everything below
   bool started_ = false;
   std::array<std::map<api::Key, Record>, api::kAllKinds.size()> records_;
+  StateLog log_;
+  uint64_t live_bytes_ = 0;  // sum of the records' logged_bytes
   std::vector<api::Problem> problems_;
   std::function<void(std::size_t)> problems_callback_;
   int wake_fd_ = -1;

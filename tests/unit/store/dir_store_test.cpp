@@ -4,10 +4,12 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "api/types.h"
@@ -42,20 +44,27 @@ class DirStoreTest : public ::testing::Test {
       std::chrono::milliseconds debounce = std::chrono::milliseconds(20),
       std::chrono::milliseconds resync = std::chrono::seconds(10),
       std::chrono::milliseconds write_behind = std::chrono::milliseconds(0),
-      std::string generated_dir = "") {
+      std::string generated_dir = "", uint64_t log_slack_bytes = 8ull << 20) {
     auto logger = std::make_shared<Logger>(LogFormat::kText, LogLevel::kDebug, clock_,
                                            [this](const std::string& line) {
                                              std::lock_guard<std::mutex> lock(log_mu_);
                                              log_.push_back(line);
                                            });
-    return std::make_unique<DirStore>(DirStore::Options{dir_, state_, debounce, resync, write_behind, generated_dir}, clock_,
+    return std::make_unique<DirStore>(DirStore::Options{dir_, state_, debounce, resync, write_behind, generated_dir,
+                                                        log_slack_bytes}, clock_,
                                       logger, random_);
   }
 
   std::string Path(const std::string& name) const { return dir_ + "/" + name; }
-  std::string RecordFile(const std::string& plural, const std::string& dotted) const {
-    return state_ + "/objects/" + plural + "/" + dotted + ".json";
+  // Whether the state on disk (what a restart or `redis-fleet get` reads) holds the object.
+  bool Persisted(api::Kind kind, const std::string& name) const {
+    auto all = DirStore::ReadState(state_, kind);
+    if (!all.ok()) return false;
+    for (const auto& o : *all)
+      if (api::MetaOf(o).name == name) return true;
+    return false;
   }
+  std::string LogFile() const { return state_ + "/objects.jsonl"; }
 
   int LogLinesContaining(const std::string& a, const std::string& b) {
     std::lock_guard<std::mutex> lock(log_mu_);
@@ -103,9 +112,9 @@ TEST_F(DirStoreTest, InitialLoadListsAndPersistsEverything) {
   EXPECT_EQ(RI(cache).spec.host_pool, "local");
   EXPECT_NE(meta.uid, api::MetaOf((*instances)[1]).uid);
 
-  EXPECT_TRUE(fs::exists(RecordFile("redisinstances", "default.cache")));
-  EXPECT_TRUE(fs::exists(RecordFile("redisinstances", "default.sessions")));
-  EXPECT_TRUE(fs::exists(RecordFile("hostpools", "default.local")));
+  EXPECT_TRUE(Persisted(kRI, "cache"));
+  EXPECT_TRUE(Persisted(kRI, "sessions"));
+  EXPECT_TRUE(Persisted(kHP, "local"));
   EXPECT_TRUE(store->Problems().empty());
 
   EventRecorder recorder;
@@ -203,13 +212,13 @@ TEST_F(DirStoreTest, RemovedFileDeletesAfterFinalizers) {
   ASSERT_TRUE(deleting.ok());
   EXPECT_EQ(RI(deleting).metadata.deletion_timestamp, clock_->Now());
   EXPECT_EQ(store->List(kRI)->size(), 1u);
-  EXPECT_FALSE(fs::exists(RecordFile("redisinstances", "default.plain")));
+  EXPECT_FALSE(Persisted(kRI, "plain"));
   EXPECT_EQ(recorder.Count(EventType::kDeleted, "default/cache"), 0);
 
   ASSERT_TRUE(store->SetFinalizers(*deleting, {}).ok());
   EXPECT_EQ(recorder.Count(EventType::kDeleted, "default/cache"), 1);
   EXPECT_EQ(store->Get(kRI, kCache).status().code(), StatusCode::kNotFound);
-  EXPECT_FALSE(fs::exists(RecordFile("redisinstances", "default.cache")));
+  EXPECT_FALSE(Persisted(kRI, "cache"));
 }
 
 TEST_F(DirStoreTest, MovingADocumentBetweenFilesIsNotADeletion) {
@@ -286,7 +295,7 @@ TEST_F(DirStoreTest, ObjectRemovedWhileDownIsDeletedAtStart) {
   auto store = MakeStore(kNever, kNever);
   ASSERT_TRUE(store->Start().ok());
   EXPECT_EQ(store->Get(kRI, {"default", "plain"}).status().code(), StatusCode::kNotFound);
-  EXPECT_FALSE(fs::exists(RecordFile("redisinstances", "default.plain")));
+  EXPECT_FALSE(Persisted(kRI, "plain"));
   auto cache = store->Get(kRI, kCache);
   ASSERT_TRUE(cache.ok());
   EXPECT_EQ(RI(cache).metadata.deletion_timestamp, clock_->Now());
@@ -566,7 +575,7 @@ TEST_F(DirStoreTest, WriteBehindNeverResurrectsADeletedRecord) {
   fs::remove(Path("a.yaml"));
   ASSERT_TRUE(recorder.WaitFor(EventType::kDeleted, "default/cache"));
   store->Stop();  // flushes whatever was pending
-  EXPECT_FALSE(fs::exists(RecordFile("redisinstances", "default.cache")));
+  EXPECT_FALSE(Persisted(kRI, "cache"));
   EXPECT_TRUE(DirStore::ReadState(state_, kRI)->empty());
 }
 
@@ -670,6 +679,157 @@ TEST_F(DirStoreTest, TenThousandObjectsLoadAndRestart) {
   for (const auto& o : *list) {
     ASSERT_EQ(api::MetaOf(o).generation, 1);
     ASSERT_EQ(api::MetaOf(o).resource_version, "1");
+  }
+}
+
+// A kill -9 in the middle of an append leaves a torn last line: it is ignored by readers, cut at
+// the next start, and later lines start clean after it.
+TEST_F(DirStoreTest, TornLastLineIsIgnoredAndCut) {
+  WriteText(Path("a.yaml"), Docs({InstanceYaml("cache"), InstanceYaml("plain")}));
+  std::string uid;
+  {
+    auto store = MakeStore(kNever, kNever);
+    ASSERT_TRUE(store->Start().ok());
+    uid = RI(store->Get(kRI, kCache)).metadata.uid;
+  }
+  const std::string whole = ReadText(LogFile());
+  ASSERT_EQ(whole.back(), '\n');
+  // A status update of `cache` torn halfway.
+  {
+    std::ofstream out(LogFile(), std::ios::app);
+    out << "{\"put\":{\"apiVersion\":\"redisfleet.io/v1alpha1\",\"kind\":\"RedisInst";
+  }
+  auto state = DirStore::ReadState(state_, kRI);
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  EXPECT_EQ(state->size(), 2u);
+
+  auto store = MakeStore(kNever, kNever);
+  ASSERT_TRUE(store->Start().ok());
+  EXPECT_EQ(RI(store->Get(kRI, kCache)).metadata.uid, uid);
+  auto o = *store->Get(kRI, kCache);
+  std::get<api::RedisInstance>(o).status.phase = api::Phase::kReady;
+  ASSERT_TRUE(store->UpdateStatus(o).ok());
+  const std::string after = ReadText(LogFile());
+  EXPECT_EQ(after.find("RedisInst{"), std::string::npos);
+  EXPECT_EQ(after.find("\"RedisInst\n"), std::string::npos);
+  state = DirStore::ReadState(state_, kRI);
+  ASSERT_TRUE(state.ok()) << state.status().ToString();
+  ASSERT_EQ(state->size(), 2u);
+  EXPECT_EQ(std::get<api::RedisInstance>(state->front()).status.phase, api::Phase::kReady);
+}
+
+// A line that can't be read (a disk error, a hand edit) costs that line, set aside in
+// objects.jsonl.corrupt, and nothing else; the object comes back from the YAML.
+TEST_F(DirStoreTest, CorruptLineIsSetAsideAndTheRestLoads) {
+  WriteText(Path("a.yaml"), Docs({InstanceYaml("cache"), InstanceYaml("plain")}));
+  std::string uid;
+  {
+    auto store = MakeStore(kNever, kNever);
+    ASSERT_TRUE(store->Start().ok());
+    uid = RI(store->Get(kRI, kCache)).metadata.uid;
+  }
+  std::string text = ReadText(LogFile());
+  const std::size_t plain = text.find("\"name\":\"plain\"");
+  ASSERT_NE(plain, std::string::npos);
+  text.replace(text.rfind('\n', plain) + 1, 5, "{garb");  // the start of plain's line
+  WriteText(LogFile(), text);
+
+  auto store = MakeStore(kNever, kNever);
+  ASSERT_TRUE(store->Start().ok());
+  EXPECT_EQ(RI(store->Get(kRI, kCache)).metadata.uid, uid);
+  ASSERT_TRUE(store->Get(kRI, {"default", "plain"}).ok());  // recreated from the YAML
+  EXPECT_EQ(LogLinesContaining("set aside", "objects.jsonl"), 1);
+  EXPECT_NE(ReadText(LogFile() + ".corrupt").find("{garb"), std::string::npos);
+  EXPECT_EQ(ReadText(LogFile()).find("{garb"), std::string::npos);  // rewritten clean
+  EXPECT_TRUE(Persisted(kRI, "plain"));
+}
+
+// A state directory written by an older version (one JSON file per record) is adopted: same
+// uids and status, the files converted to the log and removed.
+TEST_F(DirStoreTest, OlderRecordFilesAreConvertedToTheLog) {
+  WriteText(Path("a.yaml"), InstanceYaml("cache"));
+  fs::create_directories(state_ + "/objects/redisinstances");
+  fs::create_directories(state_ + "/objects/hostpools");
+  WriteText(state_ + "/objects/redisinstances/default.cache.json", R"({
+  "apiVersion": "redisfleet.io/v1alpha1", "kind": "RedisInstance",
+  "metadata": {"name": "cache", "namespace": "default", "uid": "0b7c4c2e-1111-4222-8333-444455556666",
+               "generation": 3, "resourceVersion": "17", "creationTimestamp": "2026-01-02T03:04:05Z"},
+  "spec": {"hostPool": "local", "memoryMiB": 64},
+  "status": {"phase": "Ready", "endpoint": {"host": "127.0.0.1", "port": 6390}},
+  "source": "a.yaml"
+}
+)");
+  auto store = MakeStore(kNever, kNever);
+  ASSERT_TRUE(store->Start().ok());
+  auto cache = store->Get(kRI, kCache);
+  ASSERT_TRUE(cache.ok());
+  EXPECT_EQ(RI(cache).metadata.uid, "0b7c4c2e-1111-4222-8333-444455556666");
+  EXPECT_EQ(RI(cache).metadata.resource_version, "17");
+  EXPECT_EQ(RI(cache).status.endpoint.port, 6390);
+  EXPECT_FALSE(fs::exists(state_ + "/objects"));
+  auto state = DirStore::ReadState(state_, kRI);
+  ASSERT_TRUE(state.ok());
+  ASSERT_EQ(state->size(), 1u);
+  EXPECT_EQ(api::MetaOf(state->front()).uid, "0b7c4c2e-1111-4222-8333-444455556666");
+}
+
+// Status updates append; the log is rewritten once it holds more than twice what is live (plus a
+// slack, small here), and what it says stays the latest of every object throughout: written
+// synchronously, and behind by the flusher while four threads update at once.
+TEST_F(DirStoreTest, LogIsRewrittenWhenMostlyHistory) {
+  std::string text;
+  for (int i = 0; i < 40; ++i) text += "---\n" + InstanceYaml("r" + std::to_string(i));
+  WriteText(Path("a.yaml"), text);
+  for (auto write_behind : {std::chrono::milliseconds(0), std::chrono::milliseconds(2)}) {
+    SCOPED_TRACE("write_behind " + std::to_string(write_behind.count()) + " ms");
+    fs::remove_all(state_);
+    auto store = MakeStore(kNever, kNever, write_behind, "", /*log_slack_bytes=*/64 << 10);
+    ASSERT_TRUE(store->Start().ok());
+    std::atomic<uint64_t> biggest{0};
+    constexpr int kRounds = 150;
+    auto log_size = [&] {
+      std::error_code ec;
+      const uint64_t size = fs::file_size(LogFile(), ec);
+      return ec ? uint64_t{0} : size;
+    };
+    auto update = [&](int first, int last) {
+      for (int round = 0; round < kRounds; ++round) {
+        const uint64_t before = log_size();
+        for (int i = first; i < last; ++i) {
+          auto o = *store->Get(kRI, {"default", "r" + std::to_string(i)});
+          auto& ri = std::get<api::RedisInstance>(o);
+          ri.status.endpoint = {"127.0.0.1", 7000 + round};
+          ri.status.url = "redis://127.0.0.1:" + std::to_string(7000 + round) + "/" + std::string(400, 'x');
+          ASSERT_TRUE(store->UpdateStatus(o).ok());
+        }
+        // Behind: a flush (of these updates or others') before the next round, so they don't
+        // all coalesce into one line per object.
+        if (write_behind.count() > 0) {
+          ASSERT_TRUE(WaitUntil([&] { return log_size() != before; }));
+        }
+        const uint64_t size = log_size();
+        uint64_t seen = biggest.load();
+        while (size > seen && !biggest.compare_exchange_weak(seen, size)) {
+        }
+      }
+    };
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) threads.emplace_back(update, t * 10, t * 10 + 10);
+    for (auto& t : threads) t.join();
+    store->Stop();  // writes what is pending
+    const uint64_t now = fs::file_size(LogFile());
+    EXPECT_GT(biggest.load(), now);  // only a rewrite makes it shrink
+    EXPECT_LT(now, 2 * 40 * 1024 + (64 << 10) + 40 * 1024);
+    auto state = DirStore::ReadState(state_, kRI);
+    ASSERT_TRUE(state.ok());
+    ASSERT_EQ(state->size(), 40u);
+    for (const auto& o : *state) {
+      EXPECT_EQ(std::get<api::RedisInstance>(o).status.endpoint.port, 7000 + kRounds - 1)
+          << api::MetaOf(o).name;
+    }
+    auto again = MakeStore(kNever, kNever);
+    ASSERT_TRUE(again->Start().ok());
+    EXPECT_EQ(RI(again->Get(kRI, {"default", "r7"})).status.endpoint.port, 7000 + kRounds - 1);
   }
 }
 
