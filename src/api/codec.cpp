@@ -967,7 +967,9 @@ std::string Problem::ToString() const {
 std::vector<ParsedDocument> ParseYaml(std::string_view text, std::string_view file) {
   std::vector<ParsedDocument> out;
   try {
-    for (auto& d : internal::YamlToJson(text, file)) {
+    std::vector<internal::YamlDoc> docs = internal::YamlToJson(text, file);
+    out.reserve(docs.size());  // an Object is large: no moves of the ones decoded so far
+    for (auto& d : docs) {
       if (!d.problems.empty()) {
         out.push_back(ParsedDocument{d.doc, std::nullopt, std::move(d.problems)});
         continue;
