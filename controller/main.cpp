@@ -382,7 +382,8 @@ int Run(const RunFlags& f) {
       process_opts, clock, log->With({{"component", "process-runtime"}}));
   auto local_hosts = std::make_shared<providers::LocalHostProvider>();
 
-  // DigitalOcean: every response counted by status code, the account's remaining budget.
+  // Provider APIs (DigitalOcean, Heroku): every response counted by status code, the account's
+  // remaining budget.
   auto& api_requests = prometheus::BuildCounter()
                            .Name("redisfleet_api_requests_total")
                            .Help("Requests sent to a provider API, by HTTP status (0: no response)")
@@ -391,13 +392,16 @@ int Run(const RunFlags& f) {
                                 .Name("redisfleet_api_ratelimit_remaining")
                                 .Help("Calls left in the provider API's current rate-limit window")
                                 .Register(*metrics->registry());
-  prometheus::Gauge& do_rate_limit = rate_limit_family.Add({{"provider", "digitalocean"}});
+  // A provider's rate-limit series appears with its first answer: a 0 before any call would read
+  // as "exhausted".
   digitalocean::ClientObserver do_observer;
   do_observer.on_response = [&api_requests](long code) {
     api_requests.Add({{"provider", "digitalocean"}, {"code", std::to_string(code)}}).Increment();
   };
-  do_observer.on_rate_limit = [&do_rate_limit](const digitalocean::RateLimit& r) {
-    if (r.remaining >= 0) do_rate_limit.Set(static_cast<double>(r.remaining));
+  do_observer.on_rate_limit = [&rate_limit_family](const digitalocean::RateLimit& r) {
+    if (r.remaining >= 0) {
+      rate_limit_family.Add({{"provider", "digitalocean"}}).Set(static_cast<double>(r.remaining));
+    }
   };
   auto do_clients = std::make_shared<DigitalOceanClients>(clock, do_observer);
 
@@ -437,11 +441,16 @@ int Run(const RunFlags& f) {
   ri_reconciler->SetEventRecorder(events);
   ri_reconciler->SetPlanSource(
       [store](const api::RedisInstance& ri) { return controllers::EffectivePlan(*store, ri); });
-  // Heroku add-ons: one Platform API client per (apiURL, key); RateLimit-Remaining as a gauge.
-  prometheus::Gauge& heroku_rate_limit = rate_limit_family.Add({{"provider", "heroku"}});
+  // Heroku add-ons: one Platform API client per (apiURL, key); every response counted,
+  // RateLimit-Remaining as a gauge.
+  heroku::HerokuClientOptions heroku_base;
+  heroku_base.on_response = [&api_requests](long code) {
+    api_requests.Add({{"provider", "heroku"}, {"code", std::to_string(code)}}).Increment();
+  };
   auto heroku_api = std::make_shared<controllers::HerokuClientFactory>(
-      clock, heroku::HerokuClientOptions{},
-      [gauge = &heroku_rate_limit](int64_t remaining) { gauge->Set(static_cast<double>(remaining)); });
+      clock, heroku_base, [&rate_limit_family](int64_t remaining) {
+        rate_limit_family.Add({{"provider", "heroku"}}).Set(static_cast<double>(remaining));
+      });
   controllers::HerokuActuatorOptions heroku_opts;
   heroku_opts.health_interval = ri_opts.health_interval;
   heroku_opts.pending_retry = ri_opts.pending_retry;

@@ -236,6 +236,7 @@ StatusOr<http::HttpResponse> HerokuClient::Send(const Call& call) {
     }
     ++requests_sent_;
     auto response = http_.Do(req);
+    if (options_.on_response) options_.on_response(response.ok() ? response->status : 0);
     std::optional<std::chrono::milliseconds> wait;
     if (!response.ok()) {
       const Status& s = response.error();

@@ -68,6 +68,9 @@ struct HerokuClientOptions {
   std::string default_addon_service = "heroku-redis";
   // Polled while waiting; returning true ends the wait with kCancelled. May be empty.
   std::function<bool()> stop;
+  // Called after every HTTP exchange with its status (0: no response), retries included; for
+  // request metrics. May be empty.
+  std::function<void(long status)> on_response;
 };
 
 // The add-on fields redis-fleet uses (HK-schema add-on).

@@ -300,9 +300,13 @@ TEST_F(HerokuClientTest, RateLimitedThenSucceeds) {
 }
 
 TEST_F(HerokuClientTest, RateLimitedForeverIsABoundedFailure) {
-  HerokuClient client(Options(), clock_);
+  auto opts = Options();
+  std::vector<long> statuses;  // what the request metric is fed
+  opts.on_response = [&statuses](long status) { statuses.push_back(status); };
+  HerokuClient client(opts, clock_);
   fake_->SetRateLimit(0, 0);
   auto a = client.GetAddon("misc", "misc-redis");
+  EXPECT_EQ(statuses, std::vector<long>(4, 429));  // every attempt, retries included
   EXPECT_EQ(a.status().code(), StatusCode::kResourceExhausted);
   EXPECT_NE(a.status().message().find("rate_limit"), std::string::npos) << a.status().message();
   EXPECT_EQ(Count("GET", "/apps/misc/addons/misc-redis", 429), 4);  // max_attempts
