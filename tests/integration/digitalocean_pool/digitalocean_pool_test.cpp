@@ -20,8 +20,8 @@
 #include "fakes/digitalocean/fake_digitalocean.h"
 #include "providers/docker/docker_client.h"
 #include "redis/client.h"
-#include "store/dir_store.h"
 #include "support/harness.h"
+#include "support/operator_process.h"
 
 namespace redisfleet {
 namespace {
@@ -109,8 +109,6 @@ class DigitalOceanPoolTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(g_env->ready()) << "the Docker daemons, the image or the certificates are not ready";
-    static int n = 0;
-    operator_id_ = "it-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
     fakes::FakeDigitalOcean::Options o;
     o.token = kToken;
     o.active_delay = std::chrono::milliseconds(1000);
@@ -125,7 +123,7 @@ class DigitalOceanPoolTest : public ::testing::Test {
     WriteText(dir_ + "/secrets/do-host-tls/key.pem", testing::ReadText(g_env->Cert("server-key.pem")));
   }
   void TearDown() override {
-    if (op_) Kill9();
+    op_.Kill9();
     fake_.reset();
     // Nothing of this test left on the shared daemons.
     for (const Daemon& d : g_env->daemons()) {
@@ -162,58 +160,17 @@ class DigitalOceanPoolTest : public ::testing::Test {
     WriteText(dir_ + "/fleet.yaml", yaml);
   }
 
-  void StartOperator() {
-    op_ = std::make_unique<Child>(
-        std::vector<std::string>{testing::BinaryPath(), "run", "--dir", dir_, "--state-dir", state_,
-                                 "--health-addr", "127.0.0.1:" + std::to_string(health_port_),
-                                 "--metrics-addr", "127.0.0.1:" + std::to_string(metrics_port_),
-                                 "--operator-id", operator_id_, "--log-level", "debug"},
-        root_ / ("operator-" + std::to_string(++starts_) + ".log"));
-    ASSERT_TRUE(WaitUntil([&] { return testing::HttpGet(health_port_, "/readyz").first == 200; }))
-        << OperatorLog();
-  }
-  void Kill9() {
-    op_->Signal(SIGKILL);
-    op_->Wait(std::chrono::seconds(10));
-    op_.reset();
-  }
-  std::string OperatorLog() const {
-    std::string all;
-    for (int i = 1; i <= starts_; ++i) all += testing::ReadText(root_ / ("operator-" + std::to_string(i) + ".log"));
-    return all.size() > 20000 ? all.substr(all.size() - 20000) : all;
-  }
+  void StartOperator() { ASSERT_TRUE(op_.Start()) << op_.LogTail(); }
 
-  std::optional<api::HostPool> Pool() const {
-    auto all = store::DirStore::ReadState(state_, api::Kind::kHostPool);
-    if (!all.ok()) return std::nullopt;
-    for (const auto& o : *all)
-      if (api::MetaOf(o).name == "do") return std::get<api::HostPool>(o);
-    return std::nullopt;
-  }
-  std::map<std::string, api::RedisInstance> Instances() const {
-    std::map<std::string, api::RedisInstance> out;
-    auto all = store::DirStore::ReadState(state_, api::Kind::kRedisInstance);
-    if (!all.ok()) return out;
-    for (const auto& o : *all) out[api::MetaOf(o).name] = std::get<api::RedisInstance>(o);
-    return out;
-  }
-  int ReadyInstances() const {
-    int n = 0;
-    for (const auto& [name, ri] : Instances()) n += ri.status.phase == api::Phase::kReady;
-    return n;
-  }
   // The pool has `hosts` droplets, every one Ready in its status, and `standby` of them empty.
   bool Settled(std::size_t hosts, int64_t standby) const {
-    auto pool = Pool();
+    auto pool = op_.Pool("do");
     if (!pool || fake_->Droplets().size() != hosts || pool->status.hosts.size() != hosts) return false;
     return pool->status.ready_hosts == static_cast<int64_t>(hosts) && pool->status.standby_hosts == standby;
   }
-  std::string Password(const std::string& name) const {
-    return testing::ReadText(state_ + "/secrets/default." + name + "/password");
-  }
   bool Pings(const api::RedisInstance& ri) const {
     auto c = redis::RedisClient::Connect({ri.status.endpoint.host, static_cast<int>(ri.status.endpoint.port), "",
-                                          Password(ri.metadata.name), std::chrono::seconds(2)});
+                                          op_.Password(ri.metadata.name), std::chrono::seconds(2)});
     return c.ok() && (*c)->Ping().ok();
   }
   // Droplet names are unique and each carries our tags.
@@ -230,12 +187,8 @@ class DigitalOceanPoolTest : public ::testing::Test {
 
   TempDir root_;
   std::string dir_ = root_ / "resources";
-  std::string state_ = root_ / "state";
-  int health_port_ = testing::FreePort();
-  int metrics_port_ = testing::FreePort();
-  int starts_ = 0;
-  std::string operator_id_;
-  std::unique_ptr<Child> op_;
+  std::string operator_id_ = testing::UniqueOperatorId();
+  testing::OperatorProcess op_{root_.path(), dir_, root_ / "state", operator_id_};
   std::unique_ptr<fakes::FakeDigitalOcean> fake_;
 };
 
@@ -243,24 +196,24 @@ TEST_F(DigitalOceanPoolTest, StandbyHostThenScaleOutWhenUsedThenBackToOneStandby
   Apply(0);
   StartOperator();
   // 0 -> 1 standby droplet, Ready once active and its Docker answers over TLS.
-  ASSERT_TRUE(WaitUntil([&] { return Settled(1, 1); }, kSlow)) << OperatorLog();
+  ASSERT_TRUE(WaitUntil([&] { return Settled(1, 1); }, kSlow)) << op_.LogTail();
   EXPECT_EQ(fake_->created_total(), 1);
-  EXPECT_DOUBLE_EQ(Pool()->status.monthly_cost, 6.0);
+  EXPECT_DOUBLE_EQ(op_.Pool("do")->status.monthly_cost, 6.0);
 
   // Two instances fill the standby (2 per host): a second droplet is asked for.
   Apply(2);
-  ASSERT_TRUE(WaitUntil([&] { return ReadyInstances() == 2 && Settled(2, 1); }, kSlow)) << OperatorLog();
-  for (const auto& [name, ri] : Instances()) {
+  ASSERT_TRUE(WaitUntil([&] { return op_.ReadyCount() == 2 && Settled(2, 1); }, kSlow)) << op_.LogTail();
+  for (const auto& [name, ri] : op_.Instances()) {
     SCOPED_TRACE(name);
     EXPECT_EQ(ri.status.host, "rf-default-do-1");
     EXPECT_EQ(ri.status.endpoint.host, g_env->daemons()[0].address);
     EXPECT_TRUE(Pings(ri));
-    EXPECT_EQ(OperatorLog().find(Password(name)), std::string::npos) << "password in the log";
+    EXPECT_EQ(op_.LogTail().find(op_.Password(name)), std::string::npos) << "password in the log";
   }
   EXPECT_EQ(fake_->created_total(), 2);
   ExpectNoDuplicatesAndOurTags();
-  EXPECT_EQ(OperatorLog().find(kToken), std::string::npos) << "token in the log";
-  auto metrics = testing::HttpGet(metrics_port_, "/metrics");
+  EXPECT_EQ(op_.LogTail().find(kToken), std::string::npos) << "token in the log";
+  auto metrics = testing::HttpGet(op_.metrics_port(), "/metrics");
   EXPECT_THAT(metrics.second, ::testing::HasSubstr("redisfleet_api_requests_total{code=\"202\",provider=\"digitalocean\"}"));
   EXPECT_THAT(metrics.second, ::testing::HasSubstr("redisfleet_hosts{pool=\"default/do\",state=\"Ready\"} 2"));
   EXPECT_EQ(metrics.second.find(kToken), std::string::npos);
@@ -268,9 +221,9 @@ TEST_F(DigitalOceanPoolTest, StandbyHostThenScaleOutWhenUsedThenBackToOneStandby
   // Instances deleted: after scaleInDelaySeconds the surplus empty droplet is cordoned and
   // deleted; one standby stays, and its machine has no container of ours left.
   Apply(0);
-  ASSERT_TRUE(WaitUntil([&] { return Instances().empty() && Settled(1, 1); }, kSlow)) << OperatorLog();
+  ASSERT_TRUE(WaitUntil([&] { return op_.Instances().empty() && Settled(1, 1); }, kSlow)) << op_.LogTail();
   EXPECT_EQ(fake_->deleted_total(), 1);
-  EXPECT_THAT(OperatorLog(), ::testing::HasSubstr("Cordoned"));
+  EXPECT_THAT(op_.LogTail(), ::testing::HasSubstr("Cordoned"));
 }
 
 TEST_F(DigitalOceanPoolTest, Kill9DuringCreationAndFlakyApiLeaveExactlyTheWantedDroplets) {
@@ -281,22 +234,22 @@ TEST_F(DigitalOceanPoolTest, Kill9DuringCreationAndFlakyApiLeaveExactlyTheWanted
   Apply(0);
   StartOperator();
   // kill -9 as soon as the first droplet exists, before the operator could have recorded it.
-  ASSERT_TRUE(WaitUntil([&] { return fake_->created_total() >= 1; }, kSlow)) << OperatorLog();
-  Kill9();
+  ASSERT_TRUE(WaitUntil([&] { return fake_->created_total() >= 1; }, kSlow)) << op_.LogTail();
+  op_.Kill9();
   StartOperator();
-  ASSERT_TRUE(WaitUntil([&] { return Settled(1, 1); }, kSlow)) << OperatorLog();
+  ASSERT_TRUE(WaitUntil([&] { return Settled(1, 1); }, kSlow)) << op_.LogTail();
   ExpectNoDuplicatesAndOurTags();
 
   // Scale out with the flaky API, killed again while the second droplet is being made.
   Apply(2);
-  ASSERT_TRUE(WaitUntil([&] { return fake_->Droplets().size() >= 2; }, kSlow)) << OperatorLog();
-  Kill9();
+  ASSERT_TRUE(WaitUntil([&] { return fake_->Droplets().size() >= 2; }, kSlow)) << op_.LogTail();
+  op_.Kill9();
   StartOperator();
-  ASSERT_TRUE(WaitUntil([&] { return ReadyInstances() == 2 && Settled(2, 1); }, kSlow)) << OperatorLog();
+  ASSERT_TRUE(WaitUntil([&] { return op_.ReadyCount() == 2 && Settled(2, 1); }, kSlow)) << op_.LogTail();
   ExpectNoDuplicatesAndOurTags();
-  for (const auto& [name, ri] : Instances()) EXPECT_TRUE(Pings(ri)) << name;
+  for (const auto& [name, ri] : op_.Instances()) EXPECT_TRUE(Pings(ri)) << name;
   EXPECT_EQ(fake_->created_total(), 2) << "a droplet was created twice";
-  EXPECT_EQ(OperatorLog().find(kToken), std::string::npos) << "token in the log";
+  EXPECT_EQ(op_.LogTail().find(kToken), std::string::npos) << "token in the log";
 }
 
 }  // namespace

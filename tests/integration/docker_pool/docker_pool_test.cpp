@@ -23,6 +23,7 @@
 #include "redis/client.h"
 #include "store/dir_store.h"
 #include "support/harness.h"
+#include "support/operator_process.h"
 
 namespace redisfleet {
 namespace {
@@ -96,9 +97,6 @@ class DockerPoolTest : public ::testing::Test {
  protected:
   void SetUp() override {
     ASSERT_TRUE(g_env->ready()) << "the Docker daemons, the image or the registry are not ready";
-    static int n = 0;
-    operator_id_ = "it-" + std::to_string(::getpid()) + "-" + std::to_string(++n);
-    std::filesystem::create_directories(dir_);
     for (const Daemon* d : {&g_env->a(), &g_env->b()}) {
       docker::DockerClientOptions o;
       o.endpoint = d->Endpoint();
@@ -109,7 +107,7 @@ class DockerPoolTest : public ::testing::Test {
   }
   void TearDown() override {
     agents_.clear();
-    if (op_) Kill9();
+    op_.Kill9();
     // Leave nothing of this test behind on the shared daemons.
     for (auto& [name, client] : clients_) {
       auto ours = client->ListContainers({std::string(api::kLabelManagedBy) + "=" + operator_id_});
@@ -135,64 +133,22 @@ class DockerPoolTest : public ::testing::Test {
            "\nspec: {hostPool: " + pool + ", memoryMiB: " + std::to_string(mib) + ", maxClients: 20}\n";
   }
 
-  void StartOperator() {
-    op_ = std::make_unique<Child>(
-        std::vector<std::string>{testing::BinaryPath(), "run", "--dir", dir_, "--state-dir", state_,
-                                 "--health-addr", "127.0.0.1:" + std::to_string(health_port_),
-                                 "--metrics-addr", "127.0.0.1:" + std::to_string(testing::FreePort()),
-                                 "--operator-id", operator_id_, "--orphan-grace-seconds", "2",
-                                 "--log-level", "debug"},
-        root_ / ("operator-" + std::to_string(++starts_) + ".log"));
-    ASSERT_TRUE(WaitUntil([&] { return testing::HttpGet(health_port_, "/readyz").first == 200; }))
-        << OperatorLog();
-  }
-  void Kill9() {
-    op_->Signal(SIGKILL);
-    op_->Wait(std::chrono::seconds(10));
-    op_.reset();
-  }
-  std::string OperatorLog() const {
-    std::string all;
-    for (int i = 1; i <= starts_; ++i)
-      all += testing::ReadText(root_ / ("operator-" + std::to_string(i) + ".log"));
-    return all.size() > 20000 ? all.substr(all.size() - 20000) : all;
-  }
+  void StartOperator() { ASSERT_TRUE(op_.Start({"--orphan-grace-seconds", "2"})) << op_.LogTail(); }
 
-  std::map<std::string, api::RedisInstance> Instances() const {
-    std::map<std::string, api::RedisInstance> out;
-    auto all = store::DirStore::ReadState(state_, api::Kind::kRedisInstance);
-    if (!all.ok()) return out;
-    for (const auto& o : *all) {
-      const auto& ri = std::get<api::RedisInstance>(o);
-      out[ri.metadata.name] = ri;
-    }
-    return out;
-  }
-  int ReadyCount() const {
-    int n = 0;
-    for (const auto& [name, ri] : Instances()) n += ri.status.phase == api::Phase::kReady;
-    return n;
-  }
   // Our containers on one daemon (by its name).
   std::vector<docker::ContainerSummary> Containers(const Daemon& d) {
     auto list = clients_.at(d.name)->ListContainers({std::string(api::kLabelManagedBy) + "=" + operator_id_});
     return list.ok() ? *list : std::vector<docker::ContainerSummary>{};
   }
-  std::string Password(const std::string& name) const {
-    return testing::ReadText(state_ + "/secrets/default." + name + "/password");
-  }
   StatusOr<std::unique_ptr<redis::RedisClient>> Connect(const api::RedisInstance& ri) const {
     return redis::RedisClient::Connect({ri.status.endpoint.host, static_cast<int>(ri.status.endpoint.port), "",
-                                        Password(ri.metadata.name), std::chrono::seconds(2)});
+                                        op_.Password(ri.metadata.name), std::chrono::seconds(2)});
   }
 
   TempDir root_;
   std::string dir_ = root_ / "resources";
-  std::string state_ = root_ / "state";
-  int health_port_ = testing::FreePort();
-  int starts_ = 0;
-  std::string operator_id_;
-  std::unique_ptr<Child> op_;
+  std::string operator_id_ = testing::UniqueOperatorId();
+  testing::OperatorProcess op_{root_.path(), dir_, root_ / "state", operator_id_};
   std::vector<std::unique_ptr<Child>> agents_;
   std::map<std::string, std::unique_ptr<docker::DockerClient>> clients_;
 };
@@ -204,26 +160,26 @@ TEST_F(DockerPoolTest, BinPacksSurvivesKill9ResizesDeletesAndCollectsOrphans) {
 
   // kill -9 while the containers are being created.
   StartOperator();
-  ASSERT_TRUE(WaitUntil([&] { return Containers(g_env->a()).size() >= 2; }, kSlow)) << OperatorLog();
-  ASSERT_LT(ReadyCount(), 10) << "all were ready before the kill; the test did not kill mid-creation";
-  Kill9();
+  ASSERT_TRUE(WaitUntil([&] { return Containers(g_env->a()).size() >= 2; }, kSlow)) << op_.LogTail();
+  ASSERT_LT(op_.ReadyCount(), 10) << "all were ready before the kill; the test did not kill mid-creation";
+  op_.Kill9();
   StartOperator();
-  ASSERT_TRUE(WaitUntil([&] { return ReadyCount() == 10; }, kSlow)) << OperatorLog();
+  ASSERT_TRUE(WaitUntil([&] { return op_.ReadyCount() == 10; }, kSlow)) << op_.LogTail();
 
   // Exactly ten, bin-packed: the first host full (6) before the second is used.
   auto on_a = Containers(g_env->a());
   auto on_b = Containers(g_env->b());
   EXPECT_EQ(on_a.size(), 6u);
   EXPECT_EQ(on_b.size(), 4u);
-  auto instances = Instances();
+  auto instances = op_.Instances();
   for (const auto& [name, ri] : instances) {
     SCOPED_TRACE(name);
     EXPECT_EQ(ri.status.endpoint.host, ri.status.host == "a" ? "127.0.0.2" : "127.0.0.3");
     auto c = Connect(ri);
     ASSERT_TRUE(c.ok()) << c.status().ToString();
     EXPECT_TRUE((*c)->Ping().ok());
-    EXPECT_EQ(Password(name).find('\n'), std::string::npos);
-    EXPECT_EQ(OperatorLog().find(Password(name)), std::string::npos) << "password in the log";
+    EXPECT_EQ(op_.Password(name).find('\n'), std::string::npos);
+    EXPECT_EQ(op_.LogTail().find(op_.Password(name)), std::string::npos) << "password in the log";
   }
 
   // Resize in place: same port, data kept, maxmemory follows.
@@ -241,9 +197,9 @@ TEST_F(DockerPoolTest, BinPacksSurvivesKill9ResizesDeletesAndCollectsOrphans) {
     if (!c.ok()) return false;
     auto v = (*c)->ConfigGet("maxmemory");
     return v.ok() && *v == std::to_string(48 * 1024 * 1024);
-  }, kSlow)) << OperatorLog();
+  }, kSlow)) << op_.LogTail();
   {
-    const auto after = Instances().at("r0");
+    const auto after = op_.Instances().at("r0");
     EXPECT_EQ(after.status.endpoint, before.status.endpoint);
     auto c = Connect(after);
     ASSERT_TRUE(c.ok());
@@ -257,8 +213,8 @@ TEST_F(DockerPoolTest, BinPacksSurvivesKill9ResizesDeletesAndCollectsOrphans) {
   for (int i = 0; i < 9; ++i) fewer += InstanceYaml("r" + std::to_string(i), "docker", i == 0 ? 48 : 32);
   WriteText(dir_ + "/fleet.yaml", fewer);
   ASSERT_TRUE(WaitUntil([&] {
-    return Instances().count("r9") == 0 && Containers(g_env->a()).size() + Containers(g_env->b()).size() == 9;
-  }, kSlow)) << OperatorLog();
+    return op_.Instances().count("r9") == 0 && Containers(g_env->a()).size() + Containers(g_env->b()).size() == 9;
+  }, kSlow)) << op_.LogTail();
 
   // A container labelled as ours that no RedisInstance owns goes after the grace period.
   providers::DockerRuntime::Options ro;
@@ -278,9 +234,9 @@ TEST_F(DockerPoolTest, BinPacksSurvivesKill9ResizesDeletesAndCollectsOrphans) {
                   {std::string(api::kLabelUid), ghost.uid}};
   ASSERT_TRUE(rt->Ensure(b, ghost).ok());
   ASSERT_EQ(Containers(g_env->b()).size(), 4u);
-  ASSERT_TRUE(WaitUntil([&] { return Containers(g_env->b()).size() == 3; }, kSlow)) << OperatorLog();
-  EXPECT_THAT(OperatorLog(), HasSubstr("removed orphaned redis"));
-  EXPECT_EQ(ReadyCount(), 9);
+  ASSERT_TRUE(WaitUntil([&] { return Containers(g_env->b()).size() == 3; }, kSlow)) << op_.LogTail();
+  EXPECT_THAT(op_.LogTail(), HasSubstr("removed orphaned redis"));
+  EXPECT_EQ(op_.ReadyCount(), 9);
 }
 
 TEST_F(DockerPoolTest, AHostWhoseHeartbeatStopsIsLostAndItsInstancesMove) {
@@ -307,29 +263,29 @@ TEST_F(DockerPoolTest, AHostWhoseHeartbeatStopsIsLostAndItsInstancesMove) {
   yaml += InstanceYaml("m0", "beating", 32) + InstanceYaml("m1", "beating", 32);
   WriteText(dir_ + "/fleet.yaml", yaml);
   StartOperator();
-  ASSERT_TRUE(WaitUntil([&] { return ReadyCount() == 2; }, kSlow)) << OperatorLog();
-  for (const auto& [name, ri] : Instances()) EXPECT_EQ(ri.status.host, "a") << name;
+  ASSERT_TRUE(WaitUntil([&] { return op_.ReadyCount() == 2; }, kSlow)) << op_.LogTail();
+  for (const auto& [name, ri] : op_.Instances()) EXPECT_EQ(ri.status.host, "a") << name;
 
   // Host a's agent dies without a word: its key expires, the host is Lost, both move to b.
   agents_[0]->Signal(SIGKILL);
   ASSERT_TRUE(WaitUntil([&] {
-    auto all = Instances();
+    auto all = op_.Instances();
     int moved = 0;
     for (const auto& [name, ri] : all) moved += ri.status.host == "b" && ri.status.phase == api::Phase::kReady;
     return moved == 2;
-  }, kSlow)) << OperatorLog();
-  auto pools = store::DirStore::ReadState(state_, api::Kind::kHostPool);
+  }, kSlow)) << op_.LogTail();
+  auto pools = store::DirStore::ReadState(op_.state_dir(), api::Kind::kHostPool);
   ASSERT_TRUE(pools.ok());
   const auto& pool = std::get<api::HostPool>(pools->front());
   ASSERT_EQ(pool.status.hosts.size(), 2u);
   EXPECT_EQ(pool.status.hosts[0].state, api::HostState::kLost);
   EXPECT_EQ(pool.status.hosts[1].state, api::HostState::kReady);
-  for (const auto& [name, ri] : Instances()) {
+  for (const auto& [name, ri] : op_.Instances()) {
     auto c = Connect(ri);
     ASSERT_TRUE(c.ok()) << name;
     EXPECT_TRUE((*c)->Ping().ok());
   }
-  EXPECT_THAT(OperatorLog(), HasSubstr("data on that host is gone"));
+  EXPECT_THAT(op_.LogTail(), HasSubstr("data on that host is gone"));
 }
 
 }  // namespace

@@ -19,8 +19,8 @@
 #include "api/types.h"
 #include "fake_heroku.h"
 #include "redis/client.h"
-#include "store/dir_store.h"
 #include "support/harness.h"
+#include "support/operator_process.h"
 
 namespace redisfleet {
 namespace {
@@ -29,6 +29,7 @@ using fakes::FakeAddonSetup;
 using fakes::FakeHeroku;
 using fakes::FakeRedisBackend;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::Child;
 using testing::FreePort;
 using testing::ReadText;
@@ -115,17 +116,14 @@ class HerokuScalingTest : public ::testing::Test {
 
   void TearDown() override {
     if (HasFailure()) {
-      std::cerr << "---- operator log ----\n" << Log() << "\n";
+      std::cerr << "---- operator log ----\n" << op_.Log() << "\n";
       for (const char* kind : {"redisinstances", "scalingpolicies"}) {
         std::cerr << "---- " << kind << " ----\n"
-                  << RunCommand({testing::BinaryPath(), "get", kind, "--state-dir", state_, "-o", "json"}).out << "\n";
+                  << RunCommand({testing::BinaryPath(), "get", kind, "--state-dir", op_.state_dir(), "-o", "json"}).out
+                  << "\n";
       }
     }
-    if (op_) {
-      op_->Signal(SIGKILL);
-      op_->Wait(std::chrono::seconds(10));
-      op_.reset();
-    }
+    op_.Kill9();
   }
 
   static std::unique_ptr<redis::RedisClient> Admin(int port, const std::string& password) {
@@ -154,34 +152,11 @@ class HerokuScalingTest : public ::testing::Test {
     for (int i = 0; i < count; ++i) ASSERT_TRUE(c->Command({"SET", prefix + std::to_string(i), value}).ok());
   }
 
-  void StartOperator() {
-    op_ = std::make_unique<Child>(
-        std::vector<std::string>{testing::BinaryPath(), "run", "--dir", dir_res_, "--state-dir", state_,
-                                 "--health-addr", "127.0.0.1:" + std::to_string(health_port_),
-                                 "--metrics-addr", "127.0.0.1:" + std::to_string(metrics_port_),
-                                 "--log-level", "debug"},
-        root_.path() + "/operator.log");
-    ASSERT_TRUE(WaitUntil([&] { return testing::HttpGet(health_port_, "/readyz").first == 200; })) << Log();
-  }
-  std::string Log() const { return ReadText(root_.path() + "/operator.log"); }
+  void StartOperator() { ASSERT_TRUE(op_.Start()) << op_.Log(); }
 
-  std::optional<api::RedisInstance> Instance(const std::string& name) const {
-    auto all = store::DirStore::ReadState(state_, api::Kind::kRedisInstance);
-    if (!all) return std::nullopt;
-    for (const auto& o : *all)
-      if (std::get<api::RedisInstance>(o).metadata.name == name) return std::get<api::RedisInstance>(o);
-    return std::nullopt;
-  }
-  std::optional<api::ScalingPolicy> Policy(const std::string& name) const {
-    auto all = store::DirStore::ReadState(state_, api::Kind::kScalingPolicy);
-    if (!all) return std::nullopt;
-    for (const auto& o : *all)
-      if (std::get<api::ScalingPolicy>(o).metadata.name == name) return std::get<api::ScalingPolicy>(o);
-    return std::nullopt;
-  }
   std::vector<std::string> Actions(const std::string& policy) const {
     std::vector<std::string> out;
-    if (auto p = Policy(policy))
+    if (auto p = op_.Policy(policy))
       for (const auto& d : p->status.decisions) out.push_back(d.action);
     return out;
   }
@@ -191,7 +166,7 @@ class HerokuScalingTest : public ::testing::Test {
   }
   // A sample value of `family` for instance `name` from /metrics; -1 when absent.
   double Metric(const std::string& family, const std::string& name) const {
-    const std::string text = testing::HttpGet(metrics_port_, "/metrics").second;
+    const std::string text = testing::HttpGet(op_.metrics_port(), "/metrics").second;
     std::regex line("^" + family + "\\{([^}]*)\\} ([-+0-9.eE]+)$");
     std::size_t pos = 0;
     while (pos < text.size()) {
@@ -228,10 +203,7 @@ class HerokuScalingTest : public ::testing::Test {
 
   TempDir root_;
   std::string dir_res_ = root_.path() + "/resources";
-  std::string state_ = root_.path() + "/state";
-  int health_port_ = FreePort();
-  int metrics_port_ = FreePort();
-  std::unique_ptr<Child> op_;
+  testing::OperatorProcess op_{root_.path(), dir_res_, root_.path() + "/state"};
 };
 
 TEST_F(HerokuScalingTest, FillingTheRedisScalesTheAddonUpAndTheOperatorFollowsTheRotatedUrl) {
@@ -241,39 +213,39 @@ TEST_F(HerokuScalingTest, FillingTheRedisScalesTheAddonUpAndTheOperatorFollowsTh
                                "  maxPlan: premium-1\n"));
   StartOperator();
   ASSERT_TRUE(WaitUntil([&] {
-    auto ri = Instance("shop");
+    auto ri = op_.Instance("shop");
     return ri && ri->status.phase == api::Phase::kReady;
-  }, std::chrono::seconds(30))) << Log();
-  auto ri = *Instance("shop");
+  }, std::chrono::seconds(30))) << op_.Log();
+  auto ri = *op_.Instance("shop");
   const Backend& b = backends_.at("shop");
   EXPECT_EQ(ri.status.plan, "mini");
   EXPECT_EQ(ri.status.memory_mib, 25);
   EXPECT_EQ(ri.status.url, "rediss://127.0.0.1:" + std::to_string(b.tls_port));
-  EXPECT_EQ(ReadText(state_ + "/secrets/default.shop/password"), b.password);
+  EXPECT_EQ(op_.Password("shop"), b.password);
   // Metrics flow over TLS (self-signed certificate, verification skipped by the instance's opt-out).
   ASSERT_TRUE(WaitUntil([&] { return Metric("redisfleet_redis_maxmemory_bytes", "shop") == 25 * kMiB; },
                         std::chrono::seconds(20)))
-      << Log();
+      << op_.Log();
 
   Fill("shop", "k", 220);
   ASSERT_TRUE(WaitUntil([&] { return fake_->AddonPlan("shop-redis") == "premium-0"; }, std::chrono::seconds(60)))
-      << Log();
-  ASSERT_TRUE(WaitUntil([&] { return MaxMemory("shop") == 50 * kMiB; }, std::chrono::seconds(30))) << Log();
+      << op_.Log();
+  ASSERT_TRUE(WaitUntil([&] { return MaxMemory("shop") == 50 * kMiB; }, std::chrono::seconds(30))) << op_.Log();
   const std::string rotated = fake_->BackendPassword("shop-redis").value_or("");
   ASSERT_FALSE(rotated.empty());
   ASSERT_NE(rotated, b.password) << "the fake rotates the URL on a plan change";
 
   // The operator follows: plan and capacity, the new password in the connection secret.
   ASSERT_TRUE(WaitUntil([&] {
-    auto now = Instance("shop");
+    auto now = op_.Instance("shop");
     return now && now->status.plan == "premium-0" && now->status.phase == api::Phase::kReady &&
-           ReadText(state_ + "/secrets/default.shop/password") == rotated;
-  }, std::chrono::seconds(30))) << Log();
-  ri = *Instance("shop");
+           op_.Password("shop") == rotated;
+  }, std::chrono::seconds(30))) << op_.Log();
+  ri = *op_.Instance("shop");
   EXPECT_EQ(ri.status.memory_mib, 50);
   EXPECT_EQ(ri.status.url.find(rotated), std::string::npos);
   EXPECT_EQ(ri.status.url, "rediss://127.0.0.1:" + std::to_string(b.tls_port));
-  ASSERT_TRUE(WaitUntil([&] { return Has("shop-policy", "ScaleSucceeded"); }, std::chrono::seconds(30))) << Log();
+  ASSERT_TRUE(WaitUntil([&] { return Has("shop-policy", "ScaleSucceeded"); }, std::chrono::seconds(30))) << op_.Log();
   EXPECT_EQ(Actions("shop-policy").front(), "ScaleUp");
   EXPECT_FALSE(Has("shop-policy", "ScaleFailed"));
 
@@ -288,12 +260,15 @@ TEST_F(HerokuScalingTest, FillingTheRedisScalesTheAddonUpAndTheOperatorFollowsTh
   ASSERT_TRUE(WaitUntil([&] {
     return Metric("redisfleet_redis_used_memory_bytes", "shop") > before + 3 * kMiB &&
            Metric("redisfleet_redis_maxmemory_bytes", "shop") == 50 * kMiB;
-  }, std::chrono::seconds(30))) << Log();
+  }, std::chrono::seconds(30))) << op_.Log();
 
-  const std::string metrics = testing::HttpGet(metrics_port_, "/metrics").second;
+  const std::string metrics = testing::HttpGet(op_.metrics_port(), "/metrics").second;
   EXPECT_THAT(metrics, HasSubstr("redisfleet_api_ratelimit_remaining{provider=\"heroku\"}"));
+  EXPECT_THAT(metrics, HasSubstr("redisfleet_api_requests_total{code=\"200\",provider=\"heroku\"}"));
+  // No DigitalOcean pool here: no DigitalOcean rate-limit series reading 0 ("exhausted").
+  EXPECT_THAT(metrics, Not(HasSubstr("redisfleet_api_ratelimit_remaining{provider=\"digitalocean\"}")));
   EXPECT_THAT(metrics, HasSubstr("redisfleet_scaling_decisions_total{action=\"ScaleSucceeded\",mode=\"Auto\"} 1"));
-  const std::string log = Log();
+  const std::string log = op_.Log();
   for (const std::string& secret : {std::string(kApiKey), b.password, rotated}) {
     EXPECT_EQ(log.find(secret), std::string::npos) << "a secret in the operator log";
     EXPECT_EQ(metrics.find(secret), std::string::npos) << "a secret in /metrics";
@@ -308,33 +283,33 @@ TEST_F(HerokuScalingTest, APlanChangeTheAddonRefusesIsAScaleFailureNeverASuccess
                                  "    - {name: premium-0, memoryMiB: 50, maxClients: 40, monthlyCost: 15}\n"));
   StartOperator();
   ASSERT_TRUE(WaitUntil([&] {
-    auto ri = Instance("legacy");
+    auto ri = op_.Instance("legacy");
     return ri && ri->status.phase == api::Phase::kReady;
-  }, std::chrono::seconds(30))) << Log();
+  }, std::chrono::seconds(30))) << op_.Log();
 
   Fill("legacy", "k", 220);
-  ASSERT_TRUE(WaitUntil([&] { return Has("legacy-policy", "ScaleFailed"); }, std::chrono::seconds(60))) << Log();
+  ASSERT_TRUE(WaitUntil([&] { return Has("legacy-policy", "ScaleFailed"); }, std::chrono::seconds(60))) << op_.Log();
   auto actions = Actions("legacy-policy");
   EXPECT_EQ(actions.front(), "ScaleUp");
   EXPECT_FALSE(Has("legacy-policy", "ScaleSucceeded"));
   EXPECT_EQ(fake_->AddonPlan("legacy-redis"), "mini");
   EXPECT_EQ(MaxMemory("legacy"), 25 * kMiB);
-  auto ri = *Instance("legacy");
+  auto ri = *op_.Instance("legacy");
   EXPECT_EQ(ri.status.plan, "mini");
   EXPECT_EQ(ri.status.phase, api::Phase::kReady) << "the add-on still serves";
   const api::Condition* scaled = api::FindCondition(ri.status.conditions, "Scaled");
   ASSERT_NE(scaled, nullptr);
   EXPECT_EQ(scaled->reason, "PlanChangeFailed");
   EXPECT_THAT(scaled->message, HasSubstr("plan change not supported"));
-  auto p = *Policy("legacy-policy");
+  auto p = *op_.Policy("legacy-policy");
   for (const auto& d : p.status.decisions) {
     if (d.action == "ScaleFailed") {
       EXPECT_THAT(d.reason, HasSubstr("plan change not supported"));
     }
   }
-  const std::string metrics = testing::HttpGet(metrics_port_, "/metrics").second;
+  const std::string metrics = testing::HttpGet(op_.metrics_port(), "/metrics").second;
   EXPECT_THAT(metrics, HasSubstr("redisfleet_scaling_decisions_total{action=\"ScaleFailed\",mode=\"Auto\"} 1"));
-  const std::string log = Log();
+  const std::string log = op_.Log();
   EXPECT_EQ(log.find(kApiKey), std::string::npos);
   EXPECT_EQ(log.find(backends_.at("legacy").password), std::string::npos);
 }

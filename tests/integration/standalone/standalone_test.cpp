@@ -12,8 +12,8 @@
 #include "api/types.h"
 #include "redis/client.h"
 #include "redis/info.h"
-#include "store/dir_store.h"
 #include "support/harness.h"
+#include "support/operator_process.h"
 
 namespace redisfleet {
 namespace {
@@ -31,77 +31,21 @@ std::string InstanceYaml(const std::string& name, int64_t memory_mib, const std:
          "\n  maxClients: 20\n" + extra;
 }
 
-// One operator process over <root>/resources and <root>/state.
-class Operator {
- public:
-  explicit Operator(const TempDir& root)
-      : root_(root.path()), dir_(root / "resources"), state_(root / "state"),
-        health_port_(testing::FreePort()), metrics_port_(testing::FreePort()) {
-    std::filesystem::create_directories(dir_);
-  }
-  ~Operator() { Kill9(); }
+bool InPhase(const testing::OperatorProcess& op, const std::string& name, api::Phase phase) {
+  auto ri = op.Instance(name);
+  return ri && ri->status.phase == phase;
+}
 
-  void Start() {
-    child_ = std::make_unique<Child>(
-        std::vector<std::string>{testing::BinaryPath(), "run", "--dir", dir_, "--state-dir", state_,
-                                 "--health-addr", "127.0.0.1:" + std::to_string(health_port_),
-                                 "--metrics-addr", "127.0.0.1:" + std::to_string(metrics_port_),
-                                 "--log-level", "debug"},
-        root_ + "/operator.log");
-    ASSERT_TRUE(WaitUntil([&] { return testing::HttpGet(health_port_, "/readyz").first == 200; }))
-        << Log();
-  }
-  void Kill9() {
-    if (!child_) return;
-    child_->Signal(SIGKILL);
-    child_->Wait(std::chrono::seconds(10));
-    child_.reset();
-  }
-  std::optional<int> Terminate() {
-    child_->Signal(SIGTERM);
-    auto rc = child_->Wait(std::chrono::seconds(20));
-    child_.reset();
-    return rc;
-  }
-  std::string Log() const { return testing::ReadText(root_ + "/operator.log"); }
-
-  std::optional<api::RedisInstance> Instance(const std::string& name) const {
-    auto all = store::DirStore::ReadState(state_, api::Kind::kRedisInstance);
-    if (!all) return std::nullopt;
-    for (const auto& o : *all) {
-      const auto& ri = std::get<api::RedisInstance>(o);
-      if (ri.metadata.name == name) return ri;
-    }
-    return std::nullopt;
-  }
-  bool InPhase(const std::string& name, api::Phase phase) const {
-    auto ri = Instance(name);
-    return ri && ri->status.phase == phase;
-  }
-  std::string Password(const std::string& name) const {
-    return testing::ReadText(state_ + "/secrets/default." + name + "/password");
-  }
-  std::unique_ptr<redis::RedisClient> Connect(const std::string& name) const {
-    auto ri = Instance(name);
-    if (!ri || ri->status.endpoint.port == 0) return nullptr;
-    redis::ConnectOptions opts;
-    opts.host = ri->status.endpoint.host;
-    opts.port = static_cast<int>(ri->status.endpoint.port);
-    opts.password = Password(name);
-    auto c = redis::RedisClient::Connect(opts);
-    return c ? std::move(*c) : nullptr;
-  }
-
-  const std::string& dir() const { return dir_; }
-  const std::string& state() const { return state_; }
-  int metrics_port() const { return metrics_port_; }
-  int health_port() const { return health_port_; }
-
- private:
-  std::string root_, dir_, state_;
-  int health_port_, metrics_port_;
-  std::unique_ptr<Child> child_;
-};
+std::unique_ptr<redis::RedisClient> Connect(const testing::OperatorProcess& op, const std::string& name) {
+  auto ri = op.Instance(name);
+  if (!ri || ri->status.endpoint.port == 0) return nullptr;
+  redis::ConnectOptions opts;
+  opts.host = ri->status.endpoint.host;
+  opts.port = static_cast<int>(ri->status.endpoint.port);
+  opts.password = op.Password(name);
+  auto c = redis::RedisClient::Connect(opts);
+  return c ? std::move(*c) : nullptr;
+}
 
 int64_t ConfigInt(redis::RedisClient& c, const std::string& name) {
   auto v = c.ConfigGet(name);
@@ -121,29 +65,32 @@ class StandaloneTest : public ::testing::Test {
     op_.Kill9();
     // Stop every redis-server the test's state dir holds, so none outlives the test.
     std::error_code ec;
-    for (auto& entry : std::filesystem::directory_iterator(op_.state() + "/redis", ec)) {
+    for (auto& entry : std::filesystem::directory_iterator(op_.state_dir() + "/redis", ec)) {
       std::string pid_text = testing::ReadText(entry.path().string() + "/redis.pid");
       if (!pid_text.empty()) ::kill(std::stoi(pid_text), SIGKILL);
     }
   }
+  void StartOperator() { ASSERT_TRUE(op_.Start()) << op_.Log(); }
+
   TempDir root_;
-  Operator op_{root_};
+  // One operator process over <root>/resources and <root>/state.
+  testing::OperatorProcess op_{root_.path(), root_ / "resources", root_ / "state"};
 };
 
 TEST_F(StandaloneTest, ApplyResizeInPlaceAndDelete) {
   WriteText(op_.dir() + "/cache.yaml", InstanceYaml("cache", 64));
-  op_.Start();
-  ASSERT_TRUE(WaitUntil([&] { return op_.InPhase("cache", api::Phase::kReady); })) << op_.Log();
+  StartOperator();
+  ASSERT_TRUE(WaitUntil([&] { return InPhase(op_, "cache", api::Phase::kReady); })) << op_.Log();
 
   auto ri = *op_.Instance("cache");
   EXPECT_EQ(ri.status.endpoint.host, "127.0.0.1");
   EXPECT_EQ(ri.status.url, "redis://127.0.0.1:" + std::to_string(ri.status.endpoint.port));
   EXPECT_GE(op_.Password("cache").size(), 32u);
-  EXPECT_EQ(std::filesystem::status(op_.state() + "/secrets/default.cache/password").permissions() &
+  EXPECT_EQ(std::filesystem::status(op_.state_dir() + "/secrets/default.cache/password").permissions() &
                 std::filesystem::perms::all,
             std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 
-  auto client = op_.Connect("cache");
+  auto client = Connect(op_, "cache");
   ASSERT_NE(client, nullptr);
   ASSERT_TRUE(client->Ping().ok());
   EXPECT_EQ(ConfigInt(*client, "maxmemory"), 64 * 1024 * 1024);
@@ -180,38 +127,38 @@ TEST_F(StandaloneTest, ApplyResizeInPlaceAndDelete) {
   ASSERT_TRUE(WaitUntil([&] { return !op_.Instance("cache").has_value(); })) << op_.Log();
   EXPECT_TRUE(WaitUntil([&] { return !testing::ProcessAlive(static_cast<pid_t>(pid)); }));
   std::error_code ec;
-  EXPECT_TRUE(std::filesystem::is_empty(op_.state() + "/redis", ec) || ec);
-  EXPECT_FALSE(std::filesystem::exists(op_.state() + "/secrets/default.cache"));
+  EXPECT_TRUE(std::filesystem::is_empty(op_.state_dir() + "/redis", ec) || ec);
+  EXPECT_FALSE(std::filesystem::exists(op_.state_dir() + "/secrets/default.cache"));
 }
 
 TEST_F(StandaloneTest, TtlExpiryStopsTheServer) {
   WriteText(op_.dir() + "/temp.yaml", InstanceYaml("temp", 16, "  ttlSeconds: 3\n"));
-  op_.Start();
-  ASSERT_TRUE(WaitUntil([&] { return op_.InPhase("temp", api::Phase::kReady); })) << op_.Log();
-  auto client = op_.Connect("temp");
+  StartOperator();
+  ASSERT_TRUE(WaitUntil([&] { return InPhase(op_, "temp", api::Phase::kReady); })) << op_.Log();
+  auto client = Connect(op_, "temp");
   ASSERT_NE(client, nullptr);
   const int64_t pid = ServerPid(*client);
   ASSERT_TRUE(op_.Instance("temp")->status.expires_at.has_value());
 
-  ASSERT_TRUE(WaitUntil([&] { return op_.InPhase("temp", api::Phase::kExpired); })) << op_.Log();
+  ASSERT_TRUE(WaitUntil([&] { return InPhase(op_, "temp", api::Phase::kExpired); })) << op_.Log();
   EXPECT_TRUE(WaitUntil([&] { return !testing::ProcessAlive(static_cast<pid_t>(pid)); }));
   EXPECT_EQ(op_.Instance("temp")->status.url, "");
 }
 
 TEST_F(StandaloneTest, Kill9AndRestartAdoptsEverythingWithItsData) {
   WriteText(op_.dir() + "/a.yaml", InstanceYaml("a", 32) + "---\n" + InstanceYaml("b", 32));
-  op_.Start();
+  StartOperator();
   ASSERT_TRUE(WaitUntil([&] {
-    return op_.InPhase("a", api::Phase::kReady) && op_.InPhase("b", api::Phase::kReady);
+    return InPhase(op_, "a", api::Phase::kReady) && InPhase(op_, "b", api::Phase::kReady);
   })) << op_.Log();
-  auto a = op_.Connect("a");
+  auto a = Connect(op_, "a");
   ASSERT_NE(a, nullptr);
   ASSERT_TRUE(a->Command({"CONFIG", "SET", "appendfsync", "always"}).has_value());
   ASSERT_TRUE(a->Command({"SET", "k", "survives"}).has_value());
   const int64_t pid_a = ServerPid(*a);
   const auto port_a = op_.Instance("a")->status.endpoint.port;
   const std::string password_a = op_.Password("a");
-  auto b = op_.Connect("b");
+  auto b = Connect(op_, "b");
   ASSERT_NE(b, nullptr);
   const int64_t pid_b = ServerPid(*b);
 
@@ -221,26 +168,26 @@ TEST_F(StandaloneTest, Kill9AndRestartAdoptsEverythingWithItsData) {
   ::kill(static_cast<pid_t>(pid_b), SIGKILL);
   ASSERT_TRUE(WaitUntil([&] { return !testing::ProcessAlive(static_cast<pid_t>(pid_b)); }));
 
-  op_.Start();
+  StartOperator();
   // a is adopted as it is: same process, port and password, data intact.
   ASSERT_TRUE(WaitUntil([&] {
-    auto c = op_.Connect("b");
+    auto c = Connect(op_, "b");
     return c && c->Ping().ok();
   })) << op_.Log();
   EXPECT_EQ(op_.Instance("a")->status.endpoint.port, port_a);
   EXPECT_EQ(op_.Password("a"), password_a);
-  auto a2 = op_.Connect("a");
+  auto a2 = Connect(op_, "a");
   ASSERT_NE(a2, nullptr);
   EXPECT_EQ(ServerPid(*a2), pid_a);
   auto v = a2->Command({"GET", "k"});
   ASSERT_TRUE(v.has_value());
   EXPECT_EQ(v->str, "survives");
   // b was started again, once.
-  auto b2 = op_.Connect("b");
+  auto b2 = Connect(op_, "b");
   ASSERT_NE(b2, nullptr);
   EXPECT_NE(ServerPid(*b2), pid_b);
   std::size_t dirs = 0;
-  for (auto& e : std::filesystem::directory_iterator(op_.state() + "/redis")) {
+  for (auto& e : std::filesystem::directory_iterator(op_.state_dir() + "/redis")) {
     (void)e;
     ++dirs;
   }
@@ -250,11 +197,11 @@ TEST_F(StandaloneTest, Kill9AndRestartAdoptsEverythingWithItsData) {
 TEST_F(StandaloneTest, BadFileNextToGoodOnesIsReportedAndSkipped) {
   WriteText(op_.dir() + "/good.yaml", InstanceYaml("good", 16));
   WriteText(op_.dir() + "/bad.yaml", InstanceYaml("bad", 16, "  memoryMB: 3\n"));
-  op_.Start();
-  ASSERT_TRUE(WaitUntil([&] { return op_.InPhase("good", api::Phase::kReady); })) << op_.Log();
+  StartOperator();
+  ASSERT_TRUE(WaitUntil([&] { return InPhase(op_, "good", api::Phase::kReady); })) << op_.Log();
   EXPECT_FALSE(op_.Instance("bad").has_value());
 
-  auto get = RunCommand({testing::BinaryPath(), "get", "redisinstances", "--state-dir", op_.state()});
+  auto get = RunCommand({testing::BinaryPath(), "get", "redisinstances", "--state-dir", op_.state_dir()});
   EXPECT_EQ(get.exit_code, 0);
   EXPECT_THAT(get.out, HasSubstr("good"));
   EXPECT_THAT(get.out, HasSubstr("Ready"));
@@ -266,7 +213,7 @@ TEST_F(StandaloneTest, BadFileNextToGoodOnesIsReportedAndSkipped) {
   }));
 
   // Breaking a good resource keeps it running as it was.
-  auto client = op_.Connect("good");
+  auto client = Connect(op_, "good");
   ASSERT_NE(client, nullptr);
   const int64_t pid = ServerPid(*client);
   WriteText(op_.dir() + "/good.yaml", InstanceYaml("good", -5));
@@ -283,8 +230,8 @@ TEST_F(StandaloneTest, BadFileNextToGoodOnesIsReportedAndSkipped) {
 
 TEST_F(StandaloneTest, HealthMetricsAndGracefulShutdown) {
   WriteText(op_.dir() + "/one.yaml", InstanceYaml("one", 16));
-  op_.Start();
-  ASSERT_TRUE(WaitUntil([&] { return op_.InPhase("one", api::Phase::kReady); })) << op_.Log();
+  StartOperator();
+  ASSERT_TRUE(WaitUntil([&] { return InPhase(op_, "one", api::Phase::kReady); })) << op_.Log();
   EXPECT_EQ(testing::HttpGet(op_.health_port(), "/healthz").first, 200);
   ASSERT_TRUE(WaitUntil([&] {
     auto body = testing::HttpGet(op_.metrics_port(), "/metrics").second;
@@ -343,19 +290,9 @@ std::string PolicyYaml(const std::string& target, const std::string& mode) {
          "  minPlan: small\n  maxPlan: medium\n";
 }
 
-std::optional<api::ScalingPolicy> Policy(const Operator& op, const std::string& name) {
-  auto all = store::DirStore::ReadState(op.state(), api::Kind::kScalingPolicy);
-  if (!all) return std::nullopt;
-  for (const auto& o : *all) {
-    const auto& p = std::get<api::ScalingPolicy>(o);
-    if (p.metadata.name == name) return p;
-  }
-  return std::nullopt;
-}
-
-std::vector<std::string> Actions(const Operator& op, const std::string& policy) {
+std::vector<std::string> Actions(const testing::OperatorProcess& op, const std::string& policy) {
   std::vector<std::string> out;
-  if (auto p = Policy(op, policy)) {
+  if (auto p = op.Policy(policy)) {
     for (const auto& d : p->status.decisions) out.push_back(d.action);
   }
   return out;
@@ -370,9 +307,9 @@ void Fill(redis::RedisClient& c) {
 TEST_F(StandaloneTest, ScalingPolicyScalesUpUnderLoadInPlaceAndBackDownWhenEmptied) {
   WriteText(op_.dir() + "/cache.yaml", InstanceYaml("cache", 8, "  plan: small\n  persistence: none\n"));
   WriteText(op_.dir() + "/policy.yaml", PolicyYaml("cache", "Auto"));
-  op_.Start();
-  ASSERT_TRUE(WaitUntil([&] { return op_.InPhase("cache", api::Phase::kReady); })) << op_.Log();
-  auto client = op_.Connect("cache");
+  StartOperator();
+  ASSERT_TRUE(WaitUntil([&] { return InPhase(op_, "cache", api::Phase::kReady); })) << op_.Log();
+  auto client = Connect(op_, "cache");
   ASSERT_NE(client, nullptr);
   ASSERT_EQ(ConfigInt(*client, "maxmemory"), 8 * 1024 * 1024);
   const int64_t pid = ServerPid(*client);
@@ -389,7 +326,7 @@ TEST_F(StandaloneTest, ScalingPolicyScalesUpUnderLoadInPlaceAndBackDownWhenEmpti
   }, std::chrono::seconds(30))) << op_.Log();
   EXPECT_EQ(Actions(op_, "cache-policy").front(), "ScaleUp");
   EXPECT_EQ(op_.Instance("cache")->status.plan, "medium");
-  EXPECT_EQ(Policy(op_, "cache-policy")->status.instances.at(0).current_plan, "medium");
+  EXPECT_EQ(op_.Policy("cache-policy")->status.instances.at(0).current_plan, "medium");
 
   // Emptied: back to the cheaper plan once use stays low for the scale-down window.
   ASSERT_TRUE(client->Command({"FLUSHALL"}).ok());
@@ -413,16 +350,16 @@ TEST_F(StandaloneTest, ScalingPolicyScalesUpUnderLoadInPlaceAndBackDownWhenEmpti
 TEST_F(StandaloneTest, DryRunPolicyRecordsItsDecisionAndNeverActs) {
   WriteText(op_.dir() + "/cache.yaml", InstanceYaml("cache", 8, "  plan: small\n  persistence: none\n"));
   WriteText(op_.dir() + "/policy.yaml", PolicyYaml("cache", "DryRun"));
-  op_.Start();
-  ASSERT_TRUE(WaitUntil([&] { return op_.InPhase("cache", api::Phase::kReady); })) << op_.Log();
-  auto client = op_.Connect("cache");
+  StartOperator();
+  ASSERT_TRUE(WaitUntil([&] { return InPhase(op_, "cache", api::Phase::kReady); })) << op_.Log();
+  auto client = Connect(op_, "cache");
   ASSERT_NE(client, nullptr);
   Fill(*client);
   ASSERT_TRUE(WaitUntil([&] {
     auto a = Actions(op_, "cache-policy");
     return !a.empty() && a.front() == "DryRun:ScaleUp";
   }, std::chrono::seconds(60))) << op_.Log();
-  EXPECT_EQ(Policy(op_, "cache-policy")->status.instances.at(0).recommended_plan, "medium");
+  EXPECT_EQ(op_.Policy("cache-policy")->status.instances.at(0).recommended_plan, "medium");
   // Several cycles later it still runs the plan it had.
   ASSERT_TRUE(WaitUntil([&] { return Actions(op_, "cache-policy").size() >= 2; }, std::chrono::seconds(60)))
       << op_.Log();
