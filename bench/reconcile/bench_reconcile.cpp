@@ -17,11 +17,13 @@
 #include <fmt/format.h>
 #include <malloc.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/logging.h"
 #include "common/memory_fleet.h"  // bench/common
 #include "common/memory.h"
+#include "common/fs.h"
 #include "common/random.h"
 #include "controllers/hostpool/reconciler.h"
 #include "controllers/pools.h"
@@ -53,6 +55,23 @@ double CpuSeconds() {
   return seconds(ru.ru_utime) + seconds(ru.ru_stime);
 }
 
+// What the filesystem under `base` charges per file the operator creates (a secret file: temp
+// file, write, rename; a secret directory: mkdir), in microseconds, from 2,000 of each (a few hundred would stay in caches a large fleet overflows). Printed
+// next to the figures: on a slow virtual disk they bound the rate whatever the operator does.
+std::pair<double, double> FileCostsMicros(const std::string& base) {
+  std::string tmpl_s = base + "/redisfleet-fscost-XXXXXX";
+  const std::string dir = ::mkdtemp(tmpl_s.data());
+  constexpr int kN = 2000;
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kN; ++i) (void)WriteFileAtomic(dir + "/f" + std::to_string(i), "0123456789abcdef", 0600);
+  auto t1 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kN; ++i) (void)::mkdir((dir + "/d" + std::to_string(i)).c_str(), 0700);
+  auto t2 = std::chrono::steady_clock::now();
+  std::filesystem::remove_all(dir);
+  auto us = [](auto d) { return std::chrono::duration<double, std::micro>(d).count() / kN; };
+  return {us(t1 - t0), us(t2 - t1)};
+}
+
 // Counts finished reconciles; the benchmark's only observer.
 class CountingObserver final : public runtime::ReconcileObserver {
  public:
@@ -69,6 +88,7 @@ int Main(int argc, char** argv) {
   const int hosts = (n + per_host - 1) / per_host + 1;
 
   std::string base = std::getenv("BENCH_DIR") ? std::getenv("BENCH_DIR") : "/tmp";
+  const auto [file_us, mkdir_us] = FileCostsMicros(base);
   std::string tmpl_s = base + "/redisfleet-bench-XXXXXX";
   char* tmpl = tmpl_s.data();
   const std::string root = ::mkdtemp(tmpl);
@@ -137,7 +157,10 @@ int Main(int argc, char** argv) {
   const double load_s = std::chrono::duration<double>(t_loaded - t0).count();
   const double total_s = std::chrono::duration<double>(t_ready - t0).count();
   const double reconcile_s = std::chrono::duration<double>(t_ready - t_loaded).count();
-  std::printf("instances=%d hosts=%d workers=%d\n", n, hosts, workers);
+  std::printf("instances=%d hosts=%d workers=%d state dir under %s\n", n, hosts, workers, base.c_str());
+  std::printf("  this filesystem: a new file (write + rename) %.0f us, a mkdir %.0f us\n"
+              "  (each instance creates 2 files and 1 directory for its connection secret)\n",
+              file_us, mkdir_us);
   std::printf("  load (parse + persist %d objects): %.3f s\n", n + 1, load_s);
   std::printf("  start to all Ready:                %.3f s\n", total_s);
   std::printf("  placements/s (start to all Ready):  %.0f\n", n / total_s);
