@@ -149,6 +149,7 @@ struct WorkQueue::Impl {
   std::size_t ready = 0;
   std::size_t dirty = 0;
   std::size_t processing = 0;
+  std::size_t waiting = 0;  // callers blocked in Get
   uint64_t next_seq = 1;
 };
 
@@ -231,12 +232,20 @@ std::optional<api::Key> WorkQueue::Get(std::stop_token stop) {
     const TimePoint now = clock_->Now();
     q.PromoteDueLocked(now);
     if (auto key = q.PopLocked()) return key;
-    auto wake = [&] { return q.shutdown || q.ready > 0 || q.DueLocked(clock_->Now()); };
-    if (clock_->IsFake() || q.delayed.empty()) {
+    // Also wakes when a key due earlier than the one this wait was planned for is added (from
+    // another thread): the wait is planned again for it.
+    const TimePoint planned = q.delayed.empty() ? TimePoint::max() : q.delayed.begin()->first;
+    auto wake = [&] {
+      return q.shutdown || q.ready > 0 || q.DueLocked(clock_->Now()) ||
+             (!q.delayed.empty() && q.delayed.begin()->first < planned);
+    };
+    ++q.waiting;
+    if (clock_->IsFake() || planned == TimePoint::max()) {
       q.cv.wait(lock, stop, wake);
     } else {
-      q.cv.wait_for(lock, stop, q.delayed.begin()->first - now, wake);
+      q.cv.wait_for(lock, stop, planned - now, wake);
     }
+    --q.waiting;
   }
 }
 
@@ -299,6 +308,11 @@ std::size_t WorkQueue::ReadyLen() const {
 std::size_t WorkQueue::ProcessingLen() const {
   std::lock_guard<std::mutex> lock(impl_->mu);
   return impl_->processing;
+}
+
+std::size_t WorkQueue::Waiting() const {
+  std::lock_guard<std::mutex> lock(impl_->mu);
+  return impl_->waiting;
 }
 
 bool WorkQueue::WaitIdle(std::chrono::milliseconds timeout) const {

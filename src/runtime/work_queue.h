@@ -73,6 +73,8 @@ class WorkQueue {
   std::size_t ReadyLen() const;
   // Keys between Get and Done.
   std::size_t ProcessingLen() const;
+  // Callers blocked in Get (idle workers). For tests and metrics.
+  std::size_t Waiting() const;
   // Blocks until nothing is ready or processing (delayed keys may remain), at most `timeout` of
   // real time. True when idle. With a fake clock, keys due at the current fake time count as
   // ready. For tests and drains.

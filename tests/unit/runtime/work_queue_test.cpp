@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "support/wait.h"
 #include "unit/runtime/fakes.h"
 
 namespace redisfleet::runtime {
@@ -237,6 +238,25 @@ TEST(WorkQueue, RealClockDelayBlocksUntilDue) {
   ASSERT_TRUE(k.has_value());
   EXPECT_GE(clock->Now() - t0, milliseconds(50));
   q.Done(*k);
+}
+
+// A worker asleep until the earliest due key (a minute away) is woken for a key added later, by
+// another thread, due much sooner: it does not sleep through it until the minute is over.
+TEST(WorkQueue, RealClockWaiterReplansForAnEarlierKeyAddedMeanwhile) {
+  auto clock = std::make_shared<RealClock>();
+  WorkQueue q(clock, Backoff(milliseconds(10), milliseconds(100)));
+  q.AddAfter(K("late"), std::chrono::minutes(1));
+  auto got = std::async(std::launch::async, [&] { return q.Get(); });
+  ASSERT_TRUE(redisfleet::testing::WaitUntil([&] { return q.Waiting() == 1; }));
+  q.AddAfter(K("soon"), milliseconds(20));
+  const bool woke = got.wait_for(kDeadline) == std::future_status::ready;
+  if (!woke) q.ShutDown();  // lets the waiter go, so a failure does not hang here for a minute
+  ASSERT_TRUE(woke) << "slept through the earlier key";
+  auto k = got.get();
+  ASSERT_TRUE(k.has_value());
+  EXPECT_EQ(k->name, "soon");
+  q.Done(*k);
+  q.ShutDown();
 }
 
 // Many workers, few keys, many adds: a key is never processed by two workers at once, and every
