@@ -26,6 +26,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+struct DecodedRecord {
+  api::Object object;
+  std::string source;
+};
+
 constexpr std::string_view kValidCondition = "Valid";
 constexpr std::string_view kSourceField = "source";
 constexpr std::chrono::milliseconds kMaxWriteWait{500};
@@ -62,10 +67,6 @@ nlohmann::json EncodeRecord(const api::Object& o, const std::string& source) {
   return j;
 }
 
-struct DecodedRecord {
-  api::Object object;
-  std::string source;
-};
 
 // A record. InvalidArgument (naming `path`) when it can't be decoded.
 StatusOr<DecodedRecord> DecodeRecord(nlohmann::json j, const std::string& path) {
@@ -428,6 +429,19 @@ Status DirStore::Rescan() {
   return scanned;
 }
 
+DirStore::Record DirStore::RecordOf(api::Object object, std::string source) {
+  Record record;
+  record.object = std::move(object);
+  record.source = std::move(source);
+  record.spec_fingerprint = SpecFingerprint(record.object);
+  const std::string& rv = api::MetaOf(record.object).resource_version;
+  if (std::from_chars(rv.data(), rv.data() + rv.size(), record.version).ec != std::errc()) {
+    record.version = 1;
+    api::MetaOf(record.object).resource_version = "1";
+  }
+  return record;
+}
+
 Status DirStore::LoadRecords() {
   const std::string objects_dir = options_.state_dir + "/objects";
   std::error_code ec;
@@ -440,15 +454,7 @@ Status DirStore::LoadRecords() {
   if (replayed.ok()) {
     for (api::Kind kind : api::kAllKinds) {
       for (auto& [key, entry] : replayed->records[KindIndex(kind)]) {
-        Record record;
-        record.object = std::move(entry.record.object);
-        record.source = std::move(entry.record.source);
-        record.spec_fingerprint = SpecFingerprint(record.object);
-        const std::string& rv = api::MetaOf(record.object).resource_version;
-        if (std::from_chars(rv.data(), rv.data() + rv.size(), record.version).ec != std::errc()) {
-          record.version = 1;
-          api::MetaOf(record.object).resource_version = "1";
-        }
+        Record record = RecordOf(std::move(entry.record.object), std::move(entry.record.source));
         record.logged_bytes = static_cast<uint32_t>(entry.line_bytes);
         live_bytes_ += record.logged_bytes;
         records_[KindIndex(kind)].insert_or_assign(key, std::move(record));
@@ -472,8 +478,9 @@ Status DirStore::LoadRecords() {
   RF_RETURN_IF_ERROR(log_.Open());
   const bool unclean = replayed.ok() && !replayed->bad_lines.empty();
   if (!replayed.ok() || unclean) {
-    MaybeCompactLocked(/*force=*/true);
-    if (log_.size() == 0 && live_bytes_ > 0) {
+    // Converted records must be in the log before their files go; an unclean log is written
+    // clean. Failing that, start fails and nothing is removed.
+    if (!MaybeCompactLocked(/*force=*/true)) {
       return UnavailableError("cannot write the state log " + log_.path());
     }
   } else {
@@ -507,15 +514,7 @@ Status DirStore::LoadRecordFiles() {
                       {{"file", path}, {"error", decoded.status().message()}});
         continue;
       }
-      Record record;
-      record.object = std::move(decoded->object);
-      record.source = std::move(decoded->source);
-      record.spec_fingerprint = SpecFingerprint(record.object);
-      const std::string& rv = api::MetaOf(record.object).resource_version;
-      if (std::from_chars(rv.data(), rv.data() + rv.size(), record.version).ec != std::errc()) {
-        record.version = 1;
-        api::MetaOf(record.object).resource_version = "1";
-      }
+      Record record = RecordOf(std::move(decoded->object), std::move(decoded->source));
       api::Key key = api::MetaOf(record.object).key();
       records_[KindIndex(kind)].insert_or_assign(std::move(key), std::move(record));
     }
@@ -523,9 +522,9 @@ Status DirStore::LoadRecordFiles() {
   return Status::Ok();
 }
 
-void DirStore::MaybeCompactLocked(bool force) {
+bool DirStore::MaybeCompactLocked(bool force) {
   const uint64_t size = log_.size();
-  if (!force && size <= 2 * live_bytes_ + options_.log_slack_bytes) return;
+  if (!force && size <= 2 * live_bytes_ + options_.log_slack_bytes) return true;
   // One put per record, written in batches so the text held at once stays small.
   constexpr std::size_t kBatch = 256;
   std::size_t kind_index = 0;
@@ -550,7 +549,7 @@ void DirStore::MaybeCompactLocked(bool force) {
   if (!s.ok()) {
     logger_->Error("cannot rewrite the state log (it keeps growing until it can)",
                    {{"error", s.message()}});
-    return;
+    return false;
   }
   for (auto& [record, bytes] : sizes) {
     record->logged_bytes = static_cast<uint32_t>(bytes);
@@ -559,6 +558,7 @@ void DirStore::MaybeCompactLocked(bool force) {
   pending_.clear();
   live_bytes_ = live;
   logger_->Debug("state log rewritten", {{"bytes_before", size}, {"bytes", live}});
+  return true;
 }
 
 std::string DirStore::PathOf(const std::string& name) const {

@@ -144,6 +144,9 @@ class DirStore final : public ObjectStore {
   };
   struct ScanCounts;
 
+  // The in-memory record of an object read from disk (fingerprint and version derived).
+  static Record RecordOf(api::Object object, std::string source);
+
   Status Open();        // Start() without the after-scan notifications
   Status ScanLocked();  // requires scan_mu_
   // Runs the problems callback and delivers queued events; requires neither lock.
@@ -155,7 +158,8 @@ class DirStore final : public ObjectStore {
   // Rewrites the log from records_ when it holds more than twice what is live (+ slack), or
   // always with `force`. Requires mu_, and runs only where no append can be in flight: on the
   // flusher thread, or while no flusher runs (every append then holds mu_).
-  void MaybeCompactLocked(bool force = false);
+  // False only when a rewrite was due and failed (logged).
+  bool MaybeCompactLocked(bool force = false);
   void WatchLoop();
   Status AddInotifyWatch();
   void RequestRescan();  // requires mu_

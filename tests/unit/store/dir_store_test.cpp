@@ -773,6 +773,21 @@ TEST_F(DirStoreTest, OlderRecordFilesAreConvertedToTheLog) {
   EXPECT_EQ(api::MetaOf(state->front()).uid, "0b7c4c2e-1111-4222-8333-444455556666");
 }
 
+// When the log can't be written, a start over an older state directory fails and keeps its
+// record files: nothing is removed before it is in the log.
+TEST_F(DirStoreTest, OlderRecordFilesStayWhenTheLogCannotBeWritten) {
+  WriteText(Path("a.yaml"), InstanceYaml("cache"));
+  const std::string old_record = state_ + "/objects/redisinstances/default.cache.json";
+  fs::create_directories(state_ + "/objects/redisinstances");
+  WriteText(old_record, R"({"apiVersion": "redisfleet.io/v1alpha1", "kind": "RedisInstance",
+  "metadata": {"name": "cache", "namespace": "default", "uid": "0b7c4c2e-1111-4222-8333-444455556666"},
+  "spec": {"hostPool": "local", "memoryMiB": 64}})");
+  fs::create_directories(LogFile());  // a directory where the log should be
+  auto store = MakeStore(kNever, kNever);
+  EXPECT_FALSE(store->Start().ok());
+  EXPECT_TRUE(fs::exists(old_record));
+}
+
 // Status updates append; the log is rewritten once it holds more than twice what is live (plus a
 // slack, small here), and what it says stays the latest of every object throughout: written
 // synchronously, and behind by the flusher while four threads update at once.
