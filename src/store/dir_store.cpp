@@ -103,12 +103,9 @@ struct Replayed {
 };
 
 StatusOr<Replayed> Replay(const std::string& path) {
-  RF_ASSIGN_OR_RETURN(StateLog::Contents contents, StateLog::Read(path));
   Replayed out;
-  out.lines = contents.lines.size();
-  out.torn_bytes = contents.torn_bytes;
   std::size_t number = 0;
-  for (std::string& line : contents.lines) {
+  auto replay = [&](std::string& line) {
     ++number;
     const std::string where = path + ": line " + std::to_string(number);
     auto bad = [&](const std::string& why) {
@@ -118,13 +115,13 @@ StatusOr<Replayed> Replay(const std::string& path) {
     nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
     if (!j.is_object() || j.size() != 1) {
       bad(where + ": not a put or delete");
-      continue;
+      return;
     }
     if (auto put = j.find(kPut); put != j.end()) {
       StatusOr<DecodedRecord> decoded = DecodeRecord(std::move(*put), where);
       if (!decoded.ok()) {
         bad(decoded.status().message());
-        continue;
+        return;
       }
       const api::Kind kind = api::KindOf(decoded->object);
       api::Key key = api::MetaOf(decoded->object).key();
@@ -135,14 +132,16 @@ StatusOr<Replayed> Replay(const std::string& path) {
           api::ParseEnum<api::Kind>(del->value("kind", std::string()));
       if (!kind) {
         bad(where + ": delete of an unknown kind");
-        continue;
+        return;
       }
       out.records[KindIndex(*kind)].erase(
           api::Key{del->value("namespace", std::string()), del->value("name", std::string())});
     } else {
       bad(where + ": not a put or delete");
     }
-  }
+  };
+  RF_ASSIGN_OR_RETURN(out.torn_bytes, StateLog::ForEachLine(path, replay));
+  out.lines = number;
   return out;
 }
 

@@ -46,21 +46,43 @@ StateLog::~StateLog() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-StatusOr<StateLog::Contents> StateLog::Read(const std::string& path) {
-  StatusOr<std::string> text = ReadFile(path);
-  if (!text.ok()) return text.status();
-  Contents out;
-  std::size_t begin = 0;
-  while (begin < text->size()) {
-    const std::size_t nl = text->find('\n', begin);
-    if (nl == std::string::npos) {
-      out.torn_bytes = text->size() - begin;
-      break;
-    }
-    if (nl > begin) out.lines.emplace_back(*text, begin, nl - begin);
-    begin = nl + 1;
+StatusOr<std::size_t> StateLog::ForEachLine(const std::string& path,
+                                            const std::function<void(std::string& line)>& line) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return NotFoundError("no such file: " + path);
+    return UnavailableError("cannot read " + path + ": " + Errno(errno));
   }
-  return out;
+  std::string pending;  // the line being assembled
+  std::string current;
+  char buf[1 << 16];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      return UnavailableError("cannot read " + path + ": " + Errno(err));
+    }
+    if (n == 0) break;
+    std::string_view block(buf, static_cast<std::size_t>(n));
+    while (!block.empty()) {
+      const std::size_t nl = block.find('\n');
+      if (nl == std::string_view::npos) {
+        pending.append(block);
+        break;
+      }
+      pending.append(block.substr(0, nl));
+      block.remove_prefix(nl + 1);
+      if (!pending.empty()) {
+        current.swap(pending);
+        pending.clear();
+        line(current);
+      }
+    }
+  }
+  ::close(fd);
+  return pending.size();
 }
 
 Status StateLog::OpenLocked() {

@@ -17,7 +17,6 @@
 #include <mutex>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "common/status.h"
 
@@ -32,13 +31,12 @@ class StateLog {
 
   const std::string& path() const { return path_; }
 
-  // The complete lines of the file at `path` (without their '\n'), and how many bytes of torn
-  // tail were ignored. NotFound when the file does not exist; Unavailable when it can't be read.
-  struct Contents {
-    std::vector<std::string> lines;
-    std::size_t torn_bytes = 0;
-  };
-  static StatusOr<Contents> Read(const std::string& path);
+  // Calls `line` with each complete line of the file at `path` (without its '\n'; empty lines
+  // skipped), in order, reading it in blocks (a long log is never in memory whole). Returns how
+  // many bytes of torn tail were ignored. NotFound when the file does not exist; Unavailable when
+  // it can't be read.
+  static StatusOr<std::size_t> ForEachLine(const std::string& path,
+                                           const std::function<void(std::string& line)>& line);
 
   // Opens the file for appending (creating it), cutting a torn tail. Appends open it themselves;
   // this says early whether the state directory is writable and makes size() right.
