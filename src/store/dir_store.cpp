@@ -920,8 +920,8 @@ std::string DirStore::DeleteLine(api::Kind kind, const api::Key& key) {
 }
 
 void DirStore::Logged(Record& record, std::size_t line_bytes) {
+  Forget(record);
   live_bytes_ += line_bytes;
-  live_bytes_ -= record.logged_bytes;
   record.logged_bytes = static_cast<uint32_t>(line_bytes);
 }
 

@@ -3,6 +3,7 @@
 // the operator remembers (uid, generation, status, finalizers) is a state directory of JSON
 // records, one per object, written atomically.
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -179,7 +180,9 @@ class DirStore final : public ObjectStore {
   static std::string DeleteLine(api::Kind kind, const api::Key& key);
   // Sets logged_bytes after `line` reached the log.
   void Logged(Record& record, std::size_t line_bytes);
-  void Forget(const Record& record) { live_bytes_ -= record.logged_bytes; }
+  void Forget(const Record& record) {
+    live_bytes_ -= std::min<uint64_t>(live_bytes_, record.logged_bytes);
+  }
   // Persists now (write_behind 0) or queues the record for the flusher.
   void PersistLater(api::Kind kind, Record& record);
   void FlushLoop();
