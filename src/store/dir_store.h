@@ -1,7 +1,7 @@
 #pragma once
 // DirStore: the standalone-mode ObjectStore. Desired state is a directory of YAML files; what
-// the operator remembers (uid, generation, status, finalizers) is a state directory of JSON
-// records, one per object, written atomically.
+// the operator remembers (uid, generation, status, finalizers) is a log of JSON records in the
+// state directory, one line per change (see StateLog).
 
 #include <algorithm>
 #include <array>
