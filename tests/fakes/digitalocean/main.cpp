@@ -3,90 +3,57 @@
 //                     [--per-minute N] [--per-hour N] [--failure-rate R] [--drop-rate R]
 //                     [--backing ADDR=ENDPOINT]... [--seed N]
 // The token comes from a file so it never shows in `ps`. Prints "listening on HOST:PORT" as the
-// first line of stdout, serves until SIGTERM or SIGINT.
+// first line of stdout, serves until SIGTERM or SIGINT (exit 0). Bad usage (an unreadable token
+// file included) exits 2, a server that cannot start exits 1; --help lists the flags and defaults.
 
-#include <signal.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
+#include <chrono>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "fake_digitalocean.h"
-
-namespace {
-
-std::string ReadFirstLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
-}  // namespace
+#include "fakes/common/cli.h"
+#include "fakes/common/serve.h"
 
 int main(int argc, char** argv) {
   using redisfleet::fakes::FakeDigitalOcean;
-  std::string listen = "127.0.0.1:0";
+  namespace fakes = redisfleet::fakes;
   FakeDigitalOcean::Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--listen") {
-      listen = value();
-    } else if (a == "--token-file") {
-      options.token = ReadFirstLine(value());
-    } else if (a == "--active-delay-ms") {
-      options.active_delay = std::chrono::milliseconds(std::atol(value().c_str()));
-    } else if (a == "--per-minute") {
-      options.per_minute = std::atoll(value().c_str());
-    } else if (a == "--per-hour") {
-      options.per_hour = std::atoll(value().c_str());
-    } else if (a == "--failure-rate") {
-      options.failure_rate = std::atof(value().c_str());
-    } else if (a == "--drop-rate") {
-      options.drop_rate = std::atof(value().c_str());
-    } else if (a == "--seed") {
-      options.seed = std::strtoull(value().c_str(), nullptr, 10);
-    } else if (a == "--backing") {
-      const std::string v = value();
-      const auto eq = v.find('=');
-      if (eq == std::string::npos) {
-        std::fprintf(stderr, "--backing needs ADDR=ENDPOINT\n");
-        return 2;
-      }
-      options.backing.push_back({v.substr(0, eq), v.substr(eq + 1)});
-    } else {
-      std::fprintf(stderr,
-                   "usage: fake-digitalocean [--listen HOST:PORT] [--token-file F] "
-                   "[--active-delay-ms MS] [--per-minute N] [--per-hour N] [--failure-rate R] "
-                   "[--drop-rate R] [--backing ADDR=ENDPOINT]... [--seed N]\n");
-      return 2;
-    }
-  }
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  std::string listen = "127.0.0.1:0";
+  int64_t active_delay_ms = options.active_delay.count();
 
-  FakeDigitalOcean server(options);
-  if (auto s = server.Start(listen); !s.ok()) {
-    std::fprintf(stderr, "fake-digitalocean: %s\n", s.message().c_str());
-    return 1;
-  }
-  const std::string url = server.url();
-  std::printf("listening on %s\n", url.substr(std::string("http://").size()).c_str());
-  std::fflush(stdout);
-  int sig = 0;
-  sigwait(&set, &sig);
-  server.Stop();
-  return 0;
+  CLI::App app{"fake-digitalocean: the DigitalOcean API v2 fake"};
+  fakes::SetUpFakeCli(app, listen);
+  fakes::AddSecretFileOption(app, "--token-file", options.token,
+                             "File whose first line is the accepted API token");
+  app.add_option("--active-delay-ms", active_delay_ms, "Time from create to status \"active\"")
+      ->capture_default_str();
+  app.add_option("--per-minute", options.per_minute, "Requests per token per rolling minute")
+      ->capture_default_str();
+  app.add_option("--per-hour", options.per_hour, "Requests per token per rolling hour")
+      ->capture_default_str();
+  app.add_option("--failure-rate", options.failure_rate, "Fraction of requests answered 500")
+      ->capture_default_str();
+  app.add_option("--drop-rate", options.drop_rate, "Fraction of connections closed without a body")
+      ->capture_default_str();
+  app.add_option_function<std::vector<std::string>>(
+         "--backing",
+         [&options](const std::vector<std::string>& slots) {
+           for (const std::string& slot : slots) {
+             const auto eq = slot.find('=');
+             if (eq == std::string::npos)
+               throw CLI::ValidationError("--backing", "needs ADDR=ENDPOINT");
+             options.backing.push_back({slot.substr(0, eq), slot.substr(eq + 1)});
+           }
+         },
+         "A backing slot: a new droplet's public address and its Docker daemon (repeatable)")
+      ->type_name("ADDR=ENDPOINT");
+  app.add_option("--seed", options.seed, "Seed of the failure and drop draws")
+      ->capture_default_str();
+  if (auto code = fakes::ParseArgs(app, argc, argv)) return *code;
+
+  options.active_delay = std::chrono::milliseconds(active_delay_ms);
+
+  return fakes::ServeFake<FakeDigitalOcean>("fake-digitalocean", fakes::Banner::kListeningOn,
+                                            listen, options);
 }

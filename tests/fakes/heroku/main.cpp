@@ -3,29 +3,28 @@
 //               [--rate-limit-pool N] [--refill-per-second R]
 //               [--addon app=A,name=N,plan=P[,tls-port=T,admin-port=Q,password-file=F][,rotate]]...
 // The API key and backend passwords come from files so they never show in `ps`. Prints the URL
-// ("http://127.0.0.1:PORT") as the first line of stdout, serves until SIGTERM or SIGINT.
+// ("http://127.0.0.1:PORT") as the first line of stdout, serves until SIGTERM or SIGINT (exit 0).
+// Bad usage (an unreadable key or password file included) exits 2, a server that cannot start or
+// refuses an add-on exits 1; --help lists the flags and their defaults.
 
-#include <signal.h>
-
-#include <cstdio>
+#include <chrono>
+#include <cstdint>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "fake_heroku.h"
+#include "fakes/common/cli.h"
+#include "fakes/common/serve.h"
 
 namespace {
 
-std::string ReadFirstLine(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
+using redisfleet::StatusOr;
+using redisfleet::fakes::FakeAddonSetup;
 
+// "a=1,b=2,flag" -> {a:1, b:2, flag:true}.
 std::map<std::string, std::string> ParseKv(const std::string& spec) {
   std::map<std::string, std::string> out;
   std::stringstream ss(spec);
@@ -41,79 +40,68 @@ std::map<std::string, std::string> ParseKv(const std::string& spec) {
   return out;
 }
 
+// One --addon value; the error names the unreadable password file, never a password.
+StatusOr<FakeAddonSetup> ParseAddon(const std::string& spec) {
+  auto kv = ParseKv(spec);
+  FakeAddonSetup s;
+  s.app = kv["app"];
+  s.name = kv["name"];
+  if (kv.count("plan")) s.plan = kv["plan"];
+  if (kv.count("tls-port")) {
+    redisfleet::fakes::FakeRedisBackend b;
+    b.tls_port = std::atoi(kv["tls-port"].c_str());
+    b.admin_port = std::atoi(kv["admin-port"].c_str());
+    if (kv.count("password-file")) {
+      RF_ASSIGN_OR_RETURN(b.password, redisfleet::fakes::ReadFirstLine(kv["password-file"]));
+    }
+    s.backend = b;
+  }
+  s.rotate_url_on_change = kv.count("rotate") > 0;
+  return s;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  using redisfleet::fakes::FakeAddonSetup;
   using redisfleet::fakes::FakeHeroku;
-  std::string listen = "127.0.0.1:0";
+  namespace fakes = redisfleet::fakes;
   FakeHeroku::Options options;
+  std::string listen = "127.0.0.1:0";
+  int64_t provisioning_ms = options.provisioning_time.count();
   std::vector<FakeAddonSetup> addons;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--listen") {
-      listen = value();
-    } else if (a == "--api-key-file") {
-      options.api_key = ReadFirstLine(value());
-    } else if (a == "--provisioning-ms") {
-      options.provisioning_time = std::chrono::milliseconds(std::atol(value().c_str()));
-    } else if (a == "--rate-limit-pool") {
-      options.rate_limit_pool = std::atoll(value().c_str());
-    } else if (a == "--refill-per-second") {
-      options.refill_per_second = std::atof(value().c_str());
-    } else if (a == "--addon") {
-      auto kv = ParseKv(value());
-      FakeAddonSetup s;
-      s.app = kv["app"];
-      s.name = kv["name"];
-      if (kv.count("plan")) s.plan = kv["plan"];
-      if (kv.count("tls-port")) {
-        redisfleet::fakes::FakeRedisBackend b;
-        b.tls_port = std::atoi(kv["tls-port"].c_str());
-        b.admin_port = std::atoi(kv["admin-port"].c_str());
-        if (kv.count("password-file")) b.password = ReadFirstLine(kv["password-file"]);
-        s.backend = b;
-      }
-      s.rotate_url_on_change = kv.count("rotate") > 0;
-      addons.push_back(std::move(s));
-    } else {
-      std::fprintf(stderr,
-                   "usage: fake-heroku [--listen HOST:PORT] [--api-key-file F] "
-                   "[--provisioning-ms MS] [--rate-limit-pool N] [--refill-per-second R] "
-                   "[--addon app=A,name=N,plan=P[,tls-port=T,admin-port=Q,password-file=F]"
-                   "[,rotate]]...\n");
-      return 2;
-    }
-  }
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
 
-  FakeHeroku server(options);
-  for (auto& s : addons) {
-    if (auto id = server.AddAddon(s); !id.ok()) {
-      std::fprintf(stderr, "fake-heroku: %s\n", id.error().message().c_str());
-      return 1;
-    }
-  }
-  if (auto s = server.Start(listen); !s.ok()) {
-    std::fprintf(stderr, "fake-heroku: %s\n", s.message().c_str());
-    return 1;
-  }
-  std::printf("%s\n", server.url().c_str());
-  std::fflush(stdout);
-  int sig = 0;
-  sigwait(&set, &sig);
-  server.Stop();
-  return 0;
+  CLI::App app{"fake-heroku: the Heroku Platform API fake"};
+  fakes::SetUpFakeCli(app, listen);
+  fakes::AddSecretFileOption(app, "--api-key-file", options.api_key,
+                             "File whose first line is the accepted API key");
+  app.add_option("--provisioning-ms", provisioning_ms, "Time a plan change stays \"provisioning\"")
+      ->capture_default_str();
+  app.add_option("--rate-limit-pool", options.rate_limit_pool,
+                 "Rate-limit tokens (also the start amount)")
+      ->capture_default_str();
+  app.add_option("--refill-per-second", options.refill_per_second,
+                 "Rate-limit tokens added per second")
+      ->capture_default_str();
+  app.add_option_function<std::vector<std::string>>(
+         "--addon",
+         [&addons](const std::vector<std::string>& specs) {
+           for (const std::string& spec : specs) {
+             auto addon = ParseAddon(spec);
+             if (!addon.ok()) throw CLI::ValidationError("--addon", addon.error().message());
+             addons.push_back(std::move(*addon));
+           }
+         },
+         "An add-on to serve; tls-port, admin-port and password-file: a redis-server backing it; "
+         "rotate: a plan change rotates the password and URL (repeatable)")
+      ->type_name("app=A,name=N,plan=P[,tls-port=T,admin-port=Q,password-file=F][,rotate]");
+  if (auto code = fakes::ParseArgs(app, argc, argv)) return *code;
+
+  options.provisioning_time = std::chrono::milliseconds(provisioning_ms);
+
+  auto add_addons = [&addons](FakeHeroku& server) -> redisfleet::Status {
+    for (const auto& a : addons) RF_RETURN_IF_ERROR(server.AddAddon(a));
+    return redisfleet::Status::Ok();
+  };
+  return fakes::ServeFake<FakeHeroku>("fake-heroku", fakes::Banner::kUrl, listen, options,
+                                      add_addons);
 }

@@ -1,73 +1,49 @@
 // fake-kube-apiserver: the in-memory Kubernetes API fake as a process, for tests and benches.
-//   fake-kube-apiserver --listen 127.0.0.1:0 --crds DIR [--crds DIR2] [--history N]
+//   fake-kube-apiserver [--listen 127.0.0.1:0] [--crds DIR]... [--history N]
 //                       [--bookmark-interval-ms MS] [--workers N]
-// (--workers bounds concurrent requests; every open watch holds one worker.)
+// (--crds loads every CustomResourceDefinition in DIR's YAML and JSON files; --workers bounds
+// concurrent requests, and every open watch holds one worker.)
 // Prints the URL ("http://127.0.0.1:PORT") as the first line of stdout, serves until SIGTERM
-// or SIGINT.
+// or SIGINT (exit 0). Bad usage exits 2, CRDs that do not load or a server that cannot start
+// exit 1; --help lists the flags and their defaults.
 
-#include <signal.h>
-
-#include <cstdio>
-#include <cstdlib>
+#include <chrono>
+#include <cstdint>
 #include <string>
 #include <vector>
 
 #include "fake_apiserver.h"
+#include "fakes/common/cli.h"
+#include "fakes/common/serve.h"
 
 int main(int argc, char** argv) {
   using redisfleet::fakes::FakeKubeApiServer;
+  namespace fakes = redisfleet::fakes;
+  FakeKubeApiServer::Options options;
   std::string listen = "127.0.0.1:0";
   std::vector<std::string> crd_dirs;
-  FakeKubeApiServer::Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "%s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    if (a == "--listen") {
-      listen = value();
-    } else if (a == "--crds") {
-      crd_dirs.push_back(value());
-    } else if (a == "--history") {
-      options.history_limit = std::strtoull(value().c_str(), nullptr, 10);
-    } else if (a == "--workers") {
-      options.worker_threads = std::strtoull(value().c_str(), nullptr, 10);
-    } else if (a == "--bookmark-interval-ms") {
-      options.bookmark_interval = std::chrono::milliseconds(std::atol(value().c_str()));
-    } else {
-      std::fprintf(stderr,
-                   "usage: fake-kube-apiserver [--listen HOST:PORT] [--crds DIR]... "
-                   "[--history N] [--bookmark-interval-ms MS] [--workers N]\n");
-      return 2;
-    }
-  }
-  // Block the stop signals before any thread starts, then wait for one.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  signal(SIGPIPE, SIG_IGN);
+  int64_t bookmark_interval_ms = options.bookmark_interval.count();
 
-  FakeKubeApiServer server(options);
-  for (const auto& dir : crd_dirs) {
-    if (auto s = server.LoadCrdsFromDir(dir); !s.ok()) {
-      std::fprintf(stderr, "fake-kube-apiserver: %s\n", s.message().c_str());
-      return 1;
-    }
-  }
-  if (auto s = server.Start(listen); !s.ok()) {
-    std::fprintf(stderr, "fake-kube-apiserver: %s\n", s.message().c_str());
-    return 1;
-  }
-  std::printf("%s\n", server.url().c_str());
-  std::fflush(stdout);
-  int sig = 0;
-  sigwait(&set, &sig);
-  server.Stop();
-  return 0;
+  CLI::App app{"fake-kube-apiserver: the in-memory Kubernetes API fake"};
+  fakes::SetUpFakeCli(app, listen);
+  app.add_option("--crds", crd_dirs, "Directory of CustomResourceDefinitions to serve (repeatable)")
+      ->type_name("DIR");
+  app.add_option("--history", options.history_limit,
+                 "Watch events kept for resuming (older resourceVersions get 410 Expired)")
+      ->capture_default_str();
+  app.add_option("--bookmark-interval-ms", bookmark_interval_ms, "Interval between BOOKMARK events")
+      ->capture_default_str();
+  app.add_option("--workers", options.worker_threads,
+                 "Concurrent requests (each open watch holds one)")
+      ->check(CLI::Range(1, 4096))
+      ->capture_default_str();
+  if (auto code = fakes::ParseArgs(app, argc, argv)) return *code;
+  options.bookmark_interval = std::chrono::milliseconds(bookmark_interval_ms);
+
+  auto load_crds = [&crd_dirs](FakeKubeApiServer& server) -> redisfleet::Status {
+    for (const auto& dir : crd_dirs) RF_RETURN_IF_ERROR(server.LoadCrdsFromDir(dir));
+    return redisfleet::Status::Ok();
+  };
+  return fakes::ServeFake<FakeKubeApiServer>("fake-kube-apiserver", fakes::Banner::kUrl, listen,
+                                             options, load_crds);
 }
