@@ -1,6 +1,7 @@
 #include "common/fs.h"
 
 #include <atomic>
+#include <charconv>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <sstream>
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -62,11 +64,53 @@ std::optional<mode_t> ProcessUmask() {
 
 }  // namespace
 
-Status WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode) {
-  // Unique per process and call, so two threads writing the same path never share a temp file.
+std::string TempPathFor(const std::string& path) {
   static std::atomic<uint64_t> sequence{0};
   static const std::string pid = std::to_string(::getpid());
-  std::string tmp = path + ".tmp." + pid + "." + std::to_string(++sequence);
+  return path + ".tmp." + pid + "." + std::to_string(++sequence);
+}
+
+std::size_t RemoveStaleTempFiles(const std::string& path) {
+  const std::filesystem::path target(path);
+  const std::string prefix = target.filename().string() + ".tmp.";
+  const pid_t self = ::getpid();
+  std::error_code ec;
+  std::filesystem::directory_iterator it(target.has_parent_path() ? target.parent_path() : ".", ec);
+  std::size_t removed = 0;
+  for (; !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.rfind(prefix, 0) != 0) continue;
+    // PREFIX PID '.' N: anything else is not ours to remove.
+    const std::string_view rest = std::string_view(name).substr(prefix.size());
+    const char* end = rest.data() + rest.size();
+    pid_t pid = 0;
+    uint64_t n = 0;
+    auto [dot, pid_err] = std::from_chars(rest.data(), end, pid);
+    if (pid_err != std::errc{} || pid <= 0 || dot == end || *dot != '.') continue;
+    auto [last, n_err] = std::from_chars(dot + 1, end, n);
+    if (n_err != std::errc{} || last != end) continue;
+    const bool running = pid != self && (::kill(pid, 0) == 0 || errno == EPERM);
+    if (running) continue;
+    if (::unlink(it->path().c_str()) == 0) ++removed;
+  }
+  return removed;
+}
+
+Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return UnavailableError("cannot write " + path + ": " + std::strerror(errno));
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return Status::Ok();
+}
+
+Status WriteFileAtomic(const std::string& path, const std::string& data, mode_t mode) {
+  // Unique per process and call, so two threads writing the same path never share a temp file.
+  const std::string tmp = TempPathFor(path);
   // O_EXCL: the file is ours and new, so `mode` (through the umask) is what it gets; a temp
   // file a crashed process of the same pid left behind is removed first.
   constexpr int kFlags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC;
@@ -89,21 +133,12 @@ Status WriteFileAtomic(const std::string& path, const std::string& data, mode_t 
   // open's mode is masked by the umask: set it explicitly unless the umask left it whole.
   static const std::optional<mode_t> umask = ProcessUmask();
   if (!umask || (mode & *umask) != 0) ::fchmod(fd, mode);
-  const char* buf = data.data();
-  std::size_t left = data.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd, buf, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return UnavailableError("cannot write " + tmp + ": " + std::strerror(err));
-    }
-    buf += n;
-    left -= static_cast<std::size_t>(n);
-  }
+  Status written = WriteAll(fd, data, tmp);
   ::close(fd);
+  if (!written.ok()) {
+    ::unlink(tmp.c_str());
+    return written;
+  }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());

@@ -4,7 +4,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -114,26 +113,16 @@ Status StateLog::OpenLocked() {
 
 Status StateLog::Open() {
   std::lock_guard<std::mutex> lock(mu_);
+  // A rewrite that a crash interrupted left its temp file (up to the log's size): remove it.
+  RemoveStaleTempFiles(path_);
   return OpenLocked();
-}
-
-Status StateLog::WriteAllLocked(int fd, std::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return UnavailableError("cannot write " + what + ": " + Errno(errno));
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return Status::Ok();
 }
 
 Status StateLog::Append(std::string_view lines) {
   if (lines.empty()) return Status::Ok();
   std::lock_guard<std::mutex> lock(mu_);
   RF_RETURN_IF_ERROR(OpenLocked());
-  Status s = WriteAllLocked(fd_, lines, path_);
+  Status s = WriteAll(fd_, lines, path_);
   if (!s.ok()) {
     // Part of the batch may be there, its last line torn: reopen (which cuts it) next time.
     ::close(fd_);
@@ -145,8 +134,7 @@ Status StateLog::Append(std::string_view lines) {
 }
 
 Status StateLog::Rewrite(const std::function<bool(std::string& chunk)>& next) {
-  static std::atomic<uint64_t> sequence{0};
-  const std::string tmp = path_ + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(++sequence);
+  const std::string tmp = TempPathFor(path_);
   std::lock_guard<std::mutex> lock(mu_);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) return UnavailableError("cannot write " + tmp + ": " + Errno(errno));
@@ -156,7 +144,7 @@ Status StateLog::Rewrite(const std::function<bool(std::string& chunk)>& next) {
   for (bool more = true; more && s.ok();) {
     chunk.clear();
     more = next(chunk);
-    s = WriteAllLocked(fd, chunk, tmp);
+    s = WriteAll(fd, chunk, tmp);
     written += chunk.size();
   }
   ::close(fd);

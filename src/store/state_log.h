@@ -38,8 +38,10 @@ class StateLog {
   static StatusOr<std::size_t> ForEachLine(const std::string& path,
                                            const std::function<void(std::string& line)>& line);
 
-  // Opens the file for appending (creating it), cutting a torn tail. Appends open it themselves;
-  // this says early whether the state directory is writable and makes size() right.
+  // Opens the file for appending (creating it), cutting a torn tail and removing the temp file
+  // of a rewrite a crash interrupted. Call it once at start, before any Rewrite; appends open
+  // the file themselves. It says early whether the state directory is writable and makes
+  // size() right.
   Status Open();
 
   // Appends `lines` (each ending in '\n') with one write(2) (more only if the kernel writes
@@ -60,7 +62,6 @@ class StateLog {
 
  private:
   Status OpenLocked();  // requires mu_
-  Status WriteAllLocked(int fd, std::string_view data, const std::string& what);
 
   const std::string path_;
   mutable std::mutex mu_;

@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <set>
+#include <string>
 
 namespace redisfleet {
 namespace {
@@ -43,6 +48,46 @@ TEST(Fs, AtomicWriteGivesExactModeWhateverTheUmask) {
     ASSERT_EQ(::stat(path.c_str(), &st), 0);
     EXPECT_EQ(st.st_mode & 0777, mode) << path;
   }
+  ASSERT_TRUE(RemoveAll(root).ok());
+}
+
+// A pid that no process has now: a child that already exited and was reaped.
+pid_t ExitedPid() {
+  pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return child;
+}
+
+// Temp files a crash left between create and rename go; a running writer's stay, and so does
+// anything not named like TempPathFor's files.
+TEST(Fs, StaleTempFilesOfExitedProcessesAndThisPidAreRemoved) {
+  char tmpl[] = "/tmp/redisfleet-fs-XXXXXX";
+  std::string root = ::mkdtemp(tmpl);
+  const std::string log = root + "/objects.jsonl";
+  const std::string exited = std::to_string(ExitedPid());
+  const std::string running = std::to_string(::getppid());
+  const std::string self = std::to_string(::getpid());
+  // TempPathFor names temps PATH.tmp.PID.N.
+  const std::string made = TempPathFor(log);
+  EXPECT_EQ(made.rfind(log + ".tmp." + self + ".", 0), 0u) << made;
+  const std::set<std::string> stale = {"objects.jsonl.tmp." + exited + ".1",
+                                       "objects.jsonl.tmp." + self + ".7"};
+  const std::set<std::string> kept = {"objects.jsonl",
+                                      "objects.jsonl.tmp." + running + ".2",
+                                      "objects.jsonl.tmp." + exited + ".1.x",
+                                      "objects.jsonl.tmp.x.1",
+                                      "objects.jsonl.tmp." + exited + ".",
+                                      "objects.jsonl.corrupt",
+                                      "other.tmp." + exited + ".1"};
+  for (const auto& names : {stale, kept}) {
+    for (const std::string& name : names) ASSERT_TRUE(WriteFileAtomic(root + "/" + name, "x").ok());
+  }
+  EXPECT_EQ(RemoveStaleTempFiles(log), stale.size());
+  std::set<std::string> left;
+  for (auto& e : std::filesystem::directory_iterator(root)) left.insert(e.path().filename().string());
+  EXPECT_EQ(left, kept);
   ASSERT_TRUE(RemoveAll(root).ok());
 }
 

@@ -14,6 +14,7 @@
 
 #include "api/types.h"
 #include "common/clock.h"
+#include "common/fs.h"
 #include "common/logging.h"
 #include "common/random.h"
 #include "unit/store/test_util.h"
@@ -716,6 +717,22 @@ TEST_F(DirStoreTest, TornLastLineIsIgnoredAndCut) {
   ASSERT_TRUE(state.ok()) << state.status().ToString();
   ASSERT_EQ(state->size(), 2u);
   EXPECT_EQ(std::get<api::RedisInstance>(state->front()).status.phase, api::Phase::kReady);
+}
+
+// kill -9 during a log rewrite leaves its temp file (as large as the log): the next start
+// removes it, and loads the log as it was.
+TEST_F(DirStoreTest, RewriteLeftoverOfACrashIsRemovedAtStart) {
+  WriteText(Path("a.yaml"), Docs({InstanceYaml("cache")}));
+  {
+    auto store = MakeStore(kNever, kNever);
+    ASSERT_TRUE(store->Start().ok());
+  }
+  const std::string leftover = TempPathFor(LogFile());
+  WriteText(leftover, ReadText(LogFile()));
+  auto store = MakeStore(kNever, kNever);
+  ASSERT_TRUE(store->Start().ok());
+  EXPECT_FALSE(std::filesystem::exists(leftover));
+  EXPECT_TRUE(store->Get(kRI, kCache).ok());
 }
 
 // A line that can't be read (a disk error, a hand edit) costs that line, set aside in
